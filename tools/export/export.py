@@ -1,0 +1,308 @@
+"""Export a Hugging Face VLM folder (save_pretrained of model + processor) to a linmech bundle.
+
+    python -m tools.export.export <hf-model-dir> <out-bundle-dir> [--check | --no-check] [--threads N]
+
+Writes config/tokenizer/preprocessor files, onnx/{vision_encoder,embed_tokens,decoder_model_merged}.onnx and
+linmech.json (dimensions, image token, hook map, self-check). The self-check (ONNX Runtime vs PyTorch logits,
+prefill + one KV-cache decode step, batch 2, every hook tensor vs HF hidden states) runs by default; it exits
+non-zero when a difference exceeds --tol (1e-4). See tools/export/README.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .onnx_utils import ExportError, max_abs, session, with_extra_outputs
+
+FORMAT = 1
+DEFAULT_TOL = 1e-4
+
+
+def _read_json(p: Path) -> dict:
+    with open(p) as f:
+        return json.load(f)
+
+
+def _write_json(p: Path, obj) -> None:
+    with open(p, "w") as f:
+        json.dump(obj, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+
+
+def resolve_family(model_dir: Path):
+    from .families import registry
+
+    if not model_dir.is_dir():
+        raise ExportError(f"model folder not found: {model_dir} (pass a folder written by save_pretrained of the "
+                          f"model and its processor)")
+    cfg_path = model_dir / "config.json"
+    if not cfg_path.is_file():
+        raise ExportError(f"missing file: {cfg_path} (the folder must contain config.json, the weights, "
+                          f"tokenizer.json and the processor config)")
+    if not (model_dir / "tokenizer.json").is_file():
+        raise ExportError(f"missing file: {model_dir / 'tokenizer.json'} (save the processor/tokenizer with "
+                          f"save_pretrained into the model folder; bundles need the fast-tokenizer file)")
+    archs = _read_json(cfg_path).get("architectures") or []
+    reg = registry()
+    for a in archs:
+        if a in reg:
+            return reg[a](model_dir)
+    raise ExportError(f"unsupported architecture {archs or '(config.json has no architectures)'}; supported: "
+                      f"{', '.join(sorted(reg))}")
+
+
+def copy_side_files(model_dir: Path, out: Path, family) -> None:
+    """config, tokenizer (+ chat template folded into tokenizer_config.json), preprocessor config."""
+    need = ["tokenizer.json"]
+    for n in need:
+        if not (model_dir / n).is_file():
+            raise ExportError(f"missing file: {model_dir / n} (save the processor/tokenizer with save_pretrained "
+                              f"into the model folder)")
+    for n in ["config.json", "tokenizer.json", "generation_config.json", "processor_config.json",
+              "chat_template.jinja", "chat_template.json", "special_tokens_map.json"]:
+        if (model_dir / n).is_file():
+            shutil.copyfile(model_dir / n, out / n)
+    tok_cfg = _read_json(model_dir / "tokenizer_config.json") if (model_dir / "tokenizer_config.json").is_file() else {}
+    template = tok_cfg.get("chat_template")
+    if not template and (model_dir / "chat_template.jinja").is_file():
+        template = (model_dir / "chat_template.jinja").read_text()
+    if not template and (model_dir / "chat_template.json").is_file():
+        template = _read_json(model_dir / "chat_template.json").get("chat_template")
+    if not template:
+        template = getattr(family.processor, "chat_template", None) or getattr(family.processor.tokenizer, "chat_template", None)
+    if not template:
+        raise ExportError(f"no chat template found in {model_dir} (tokenizer_config.json, chat_template.jinja or "
+                          f"chat_template.json)")
+    tok_cfg["chat_template"] = template
+    # transformers 5 writes "TokenizersBackend", which older loaders (transformers.js, transformers 4) do not know;
+    # PreTrainedTokenizerFast is the same thing under its long-standing name.
+    if tok_cfg.get("tokenizer_class") in (None, "TokenizersBackend"):
+        tok_cfg["tokenizer_class"] = "PreTrainedTokenizerFast"
+    _write_json(out / "tokenizer_config.json", tok_cfg)
+    if (model_dir / "preprocessor_config.json").is_file():
+        shutil.copyfile(model_dir / "preprocessor_config.json", out / "preprocessor_config.json")
+    elif (model_dir / "processor_config.json").is_file() and "image_processor" in _read_json(model_dir / "processor_config.json"):
+        # transformers 5 nests the image processor inside processor_config.json; the bundle layout wants it flat.
+        pc = _read_json(model_dir / "processor_config.json")
+        pre = dict(pc["image_processor"])
+        for k in ("patch_size", "vision_feature_select_strategy", "num_additional_image_tokens", "processor_class"):
+            if k in pc:
+                pre.setdefault(k, pc[k])
+        _write_json(out / "preprocessor_config.json", pre)
+    else:
+        raise ExportError(f"missing file: {model_dir / 'preprocessor_config.json'} (or processor_config.json with "
+                          f"an image_processor section)")
+
+
+def self_check(family, out: Path, meta: dict, tol: float, threads: int = 1) -> dict:
+    """ORT vs PyTorch on a seeded sample (batch 2): prefill logits, every hook tensor, one decode step."""
+    import torch
+
+    model = family.model
+    text = family.text_model()
+    L = meta["num_layers"]
+    onnx_dir = out / "onnx"
+    sample = family.sample_inputs(seed=0, batch=2)
+    # PyTorch reference; the last block's pre-norm residual comes from a forward hook (HF's last hidden state has
+    # the final norm applied).
+    captured = {}
+    h = text.layers[L - 1].register_forward_hook(
+        lambda mod, args, output: captured.__setitem__("last", (output[0] if isinstance(output, tuple) else output).detach()))
+    try:
+        with torch.no_grad():
+            ref = model(**sample, output_hidden_states=True, use_cache=True, return_dict=True)
+    finally:
+        h.remove()
+    hs = [x.numpy() for x in ref.hidden_states]
+    ref_hooks = {"hook_embed": hs[0]}
+    for i in range(L - 1):
+        ref_hooks[f"blocks.{i}.hook_resid_post"] = hs[i + 1]
+    ref_hooks[f"blocks.{L - 1}.hook_resid_post"] = captured["last"].numpy()
+    ref_final_norm = hs[L]
+
+    sessions = {"vision": session(onnx_dir / "vision_encoder.onnx", threads),
+                "embed": session(onnx_dir / "embed_tokens.onnx", threads)}
+    embeds = family.ort_inputs_embeds(sessions, sample)
+    B, T = sample["input_ids"].shape
+    kvh, hd = meta["num_key_value_heads"], meta["head_dim"]
+    feed = {"inputs_embeds": embeds, "attention_mask": sample["attention_mask"].numpy().astype(np.int64),
+            "position_ids": np.tile(np.arange(T, dtype=np.int64), (B, 1))}
+    for i in range(L):
+        for kv in ("key", "value"):
+            feed[f"past_key_values.{i}.{kv}"] = np.zeros((B, kvh, 0, hd), np.float32)
+    dec_path = onnx_dir / "decoder_model_merged.onnx"
+    dec = session(dec_path, threads)
+    out_names = [o.name for o in dec.get_outputs()]
+    res = dict(zip(out_names, dec.run(None, feed)))
+    report = {"sample": {"batch": int(B), "prompt_tokens": int(T), "question": getattr(family, "prompt", lambda: "")()},
+              "tolerance": tol}
+    report["prefill_logits_max_abs"] = max_abs(res["logits"], ref.logits.numpy())
+    report["inputs_embeds_max_abs"] = max_abs(embeds, hs[0])
+
+    # hook tensors, on a copy of the graph with them as extra outputs
+    hook_names = [meta["hook_map"][k] for k in meta["hook_map"] if k != "hook_embed"] + [meta["final_norm_output"]]
+    tmp = with_extra_outputs(dec_path, hook_names)
+    try:
+        hooked = session(tmp, threads)
+        names = [o.name for o in hooked.get_outputs()]
+        hres = dict(zip(names, hooked.run(None, feed)))
+    finally:
+        os.unlink(tmp)
+    hook_diffs = {}
+    for site, tensor in meta["hook_map"].items():
+        got = embeds if tensor == "inputs_embeds" else hres[tensor]
+        hook_diffs[site] = max_abs(got, ref_hooks[site])
+    hook_diffs["final_norm_output"] = max_abs(hres[meta["final_norm_output"]], ref_final_norm)
+    report["hooks_max_abs"] = hook_diffs
+    report["hooked_graph_logits_vs_plain_max_abs"] = max_abs(hres["logits"], res["logits"])
+
+    # (before the decode step below: HF's DynamicCache grows in place)
+    report["present_kv_max_abs"] = max(
+        max(max_abs(res[f"present.{i}.key"], ref.past_key_values.layers[i].keys.numpy()),
+            max_abs(res[f"present.{i}.value"], ref.past_key_values.layers[i].values.numpy())) for i in range(L))
+
+    # one decode step with the KV cache (greedy next token of the PyTorch run)
+    nxt = ref.logits[:, -1].argmax(-1, keepdim=True)
+    mask2 = torch.cat([sample["attention_mask"], torch.ones(B, 1, dtype=sample["attention_mask"].dtype)], dim=1)
+    with torch.no_grad():
+        ref2 = model(input_ids=nxt, attention_mask=mask2, past_key_values=ref.past_key_values, use_cache=True,
+                     return_dict=True)
+    emb2 = sessions["embed"].run(None, {"input_ids": nxt.numpy()})[0]
+    feed2 = {"inputs_embeds": emb2, "attention_mask": mask2.numpy().astype(np.int64),
+             "position_ids": np.full((B, 1), T, dtype=np.int64)}
+    for i in range(L):
+        for kv in ("key", "value"):
+            feed2[f"past_key_values.{i}.{kv}"] = res[f"present.{i}.{kv}"]
+    res2 = dict(zip(out_names, dec.run(None, feed2)))
+    report["decode_logits_max_abs"] = max_abs(res2["logits"], ref2.logits.numpy())
+
+    # prefix reuse: prefill the first k tokens, then the remaining T-k as one chunk with the cached prefix
+    k = max(1, T - 6)
+    feed3 = {"inputs_embeds": embeds[:, :k], "attention_mask": feed["attention_mask"][:, :k],
+             "position_ids": feed["position_ids"][:, :k]}
+    feed3.update({n: v for n, v in feed.items() if n.startswith("past_key_values.")})
+    pre = dict(zip(out_names, dec.run(None, feed3)))
+    feed4 = {"inputs_embeds": embeds[:, k:], "attention_mask": feed["attention_mask"],
+             "position_ids": feed["position_ids"][:, k:]}
+    for i in range(L):
+        for kv in ("key", "value"):
+            feed4[f"past_key_values.{i}.{kv}"] = pre[f"present.{i}.{kv}"]
+    suf = dict(zip(out_names, dec.run(None, feed4)))
+    report["suffix_after_prefix_logits_max_abs"] = max_abs(suf["logits"], ref.logits.numpy()[:, k:])
+
+    # left padding: row 0 padded by 3 tokens (mask 0), positions counted from its first real token
+    pad = 3
+    with torch.no_grad():
+        ids_p = sample["input_ids"].clone()
+        mask_p = sample["attention_mask"].clone()
+        ids_p[0, pad:] = sample["input_ids"][0, :-pad]
+        ids_p[0, :pad] = 0
+        mask_p[0, :pad] = 0
+        pos_p = (mask_p.cumsum(-1) - 1).clamp(min=0)
+        emb_p = model.get_input_embeddings()(ids_p)
+        emb_p[0, pad:] = torch.from_numpy(embeds[0, :-pad])
+        emb_p[1] = torch.from_numpy(embeds[1])
+        ref_p = text(inputs_embeds=emb_p, attention_mask=mask_p, position_ids=pos_p,
+                                           return_dict=True).last_hidden_state
+        ref_p = family.lm_head()(ref_p).numpy()
+    feed5 = dict(feed)
+    feed5.update({"inputs_embeds": emb_p.numpy(), "attention_mask": mask_p.numpy().astype(np.int64),
+                  "position_ids": pos_p.numpy().astype(np.int64)})
+    padr = dict(zip(out_names, dec.run(None, feed5)))
+    report["left_padded_batch_logits_max_abs"] = max_abs(padr["logits"][:, pad:], ref_p[:, pad:])
+
+    worst = {k: v for k, v in [("prefill_logits", report["prefill_logits_max_abs"]),
+                               ("decode_logits", report["decode_logits_max_abs"]),
+                               ("inputs_embeds", report["inputs_embeds_max_abs"]),
+                               ("present_kv", report["present_kv_max_abs"]),
+                               ("suffix_after_prefix", report["suffix_after_prefix_logits_max_abs"]),
+                               ("left_padded_batch", report["left_padded_batch_logits_max_abs"]),
+                               *[(f"hook {k}", v) for k, v in hook_diffs.items()]] if not v <= tol}
+    report["passed"] = not worst
+    report["failures"] = worst
+    return report
+
+
+def export(model_dir: Path, out: Path, check: bool = True, tol: float = DEFAULT_TOL, threads: int = 1) -> dict:
+    import onnx
+    import torch
+    import transformers
+
+    from .decoder import export_decoder, export_embed, find_hook_map, text_dims
+
+    torch.set_num_threads(threads)
+    t0 = time.time()
+    family = resolve_family(Path(model_dir))
+    try:
+        family.load()
+    except (OSError, ValueError) as e:
+        raise ExportError(f"could not load {model_dir}: {e}") from e
+    out = Path(out)
+    (out / "onnx").mkdir(parents=True, exist_ok=True)
+    copy_side_files(Path(model_dir), out, family)
+    dims = text_dims(family.config.text_config)
+    timings = {}
+    t = time.time()
+    family.export_vision(out / "onnx" / "vision_encoder.onnx")
+    timings["vision_encoder_s"] = round(time.time() - t, 2)
+    t = time.time()
+    export_embed(family.embed_tokens(), out / "onnx" / "embed_tokens.onnx", family.embed_scale())
+    timings["embed_tokens_s"] = round(time.time() - t, 2)
+    t = time.time()
+    dec = export_decoder(family.text_model(), family.lm_head(), dims, out / "onnx" / "decoder_model_merged.onnx")
+    timings["decoder_s"] = round(time.time() - t, 2)
+    hook_map, final_norm = find_hook_map(dec, dims["num_layers"])
+    del dec
+    meta = {"format": FORMAT, "family": family.name, **dims, **family.metadata(), "hook_map": hook_map,
+            "final_norm_output": final_norm,
+            "exported_with": {"torch": torch.__version__, "transformers": transformers.__version__,
+                              "onnx": onnx.__version__, "opset": 17, "exporter": "torch.onnx.export(dynamo=False)"}}
+    meta["export_seconds"] = timings
+    if check:
+        t = time.time()
+        meta["self_check"] = self_check(family, out, meta, tol, threads)
+        import onnxruntime
+        meta["self_check"]["onnxruntime"] = onnxruntime.__version__
+        timings["self_check_s"] = round(time.time() - t, 2)
+    timings["total_s"] = round(time.time() - t0, 2)
+    _write_json(out / "linmech.json", meta)
+    if check and not meta["self_check"]["passed"]:
+        fails = ", ".join(f"{k}={v:.3g}" for k, v in meta["self_check"]["failures"].items())
+        raise ExportError(f"self-check FAILED (max abs diff > {tol}): {fails}; details in {out / 'linmech.json'}")
+    return meta
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m tools.export.export", description=__doc__.split("\n\n")[0])
+    ap.add_argument("model_dir", help="folder written by save_pretrained (model + processor)")
+    ap.add_argument("out_dir", help="bundle folder to write")
+    g = ap.add_mutually_exclusive_group()
+    g.add_argument("--check", dest="check", action="store_true", default=True,
+                   help="ORT vs PyTorch self-check (default: on)")
+    g.add_argument("--no-check", dest="check", action="store_false", help="skip the self-check")
+    ap.add_argument("--tol", type=float, default=DEFAULT_TOL, help="max abs diff allowed (default 1e-4)")
+    ap.add_argument("--threads", type=int, default=1, help="torch / ORT threads (default 1)")
+    a = ap.parse_args(argv)
+    try:
+        meta = export(Path(a.model_dir), Path(a.out_dir), check=a.check, tol=a.tol, threads=a.threads)
+    except ExportError as e:
+        print(f"export error: {e}", file=sys.stderr)
+        return 1
+    sc = meta.get("self_check")
+    msg = f"wrote {a.out_dir} ({meta['family']}, {meta['num_layers']} layers) in {meta['export_seconds']['total_s']} s"
+    if sc:
+        msg += (f"; self-check passed: prefill {sc['prefill_logits_max_abs']:.2e}, decode "
+                f"{sc['decode_logits_max_abs']:.2e}, hooks max {max(sc['hooks_max_abs'].values()):.2e}")
+    print(msg)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
