@@ -2,3 +2,4 @@
 // This file only re-exports; each concept lives in its own module.
 export * from "./util/paths";
 export * from "./util/safetensors";
+export * from "./analysis";
