@@ -3,3 +3,4 @@
 export * from "./util/paths";
 export * from "./util/safetensors";
 export * from "./analysis";
+export * from "./data";
