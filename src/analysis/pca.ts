@@ -1,8 +1,9 @@
-// Centred PCA by singular value decomposition (ml-matrix), as sklearn's PCA that the authors use for Fig 10b:
+// Centred PCA by singular value decomposition (ml-matrix), as sklearn's PCA that the authors use for Fig 10b
+// (for wide data, n ≤ d, through the eigen-decomposition of the n × n Gram matrix, which gives the same factors):
 // X − mean = U S Vᵀ; components = first k rows of Vᵀ; explained variance = s²/(n − 1); ratio = s² / Σ s².
 // Component signs are arbitrary; `orientComponent` fixes one so that a given ordering is increasing (Fig 10b:
 // frame 1 projects below frame 7).
-import { SingularValueDecomposition } from "ml-matrix";
+import { EigenvalueDecomposition, Matrix, SingularValueDecomposition } from "ml-matrix";
 import { type DenseMatrix, type MatrixInput, toMatrix } from "./arrays";
 
 export interface PcaResult {
@@ -19,6 +20,49 @@ export interface PcaResult {
   projections: DenseMatrix;
 }
 
+function svdRoute(Xc: Matrix): { s: number[]; V: Matrix } {
+  const svd = new SingularValueDecomposition(Xc, { autoTranspose: true });
+  return { s: svd.diagonal, V: svd.rightSingularVectors };
+}
+
+/**
+ * Wide data (n ≤ d, e.g. 440 activations of width 4096): eigen-decompose the n × n Gram matrix Xc Xcᵀ = U S² Uᵀ and
+ * form V = Xcᵀ U S⁻¹ for the top k; much faster than a d-column SVD. Returns null (caller falls back to the SVD)
+ * when one of the top k singular values is numerically zero, where V would be undefined.
+ */
+function gramRoute(Xc: Matrix, k: number): { s: number[]; V: Matrix } | null {
+  const n = Xc.rows;
+  const d = Xc.columns;
+  const rows = Array.from({ length: n }, (_, i) => Float64Array.from(Xc.getRow(i)));
+  const G = new Matrix(n, n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) {
+      let t = 0;
+      const a = rows[i];
+      const b = rows[j];
+      for (let c = 0; c < d; c++) t += a[c] * b[c];
+      G.set(i, j, t);
+      G.set(j, i, t);
+    }
+  }
+  const evd = new EigenvalueDecomposition(G, { assumeSymmetric: true });
+  const order = evd.realEigenvalues.map((l, i) => [l, i] as const).sort((a, b) => b[0] - a[0]);
+  const s = order.map(([l]) => Math.sqrt(Math.max(l, 0)));
+  if (s[k - 1] <= Math.max(n, d) * Number.EPSILON * s[0] * 1e3) return null;
+  const V = new Matrix(d, k);
+  for (let c = 0; c < k; c++) {
+    const col = order[c][1];
+    const v = new Float64Array(d);
+    for (let i = 0; i < n; i++) {
+      const u = evd.eigenvectorMatrix.get(i, col) / s[c];
+      const a = rows[i];
+      for (let j = 0; j < d; j++) v[j] += a[j] * u;
+    }
+    for (let j = 0; j < d; j++) V.set(j, c, v[j]);
+  }
+  return { s, V };
+}
+
 export function pca(X: MatrixInput, k: number): PcaResult {
   const m = toMatrix(X, "pca X");
   const n = m.rows;
@@ -32,9 +76,7 @@ export function pca(X: MatrixInput, k: number): PcaResult {
     mean[j] = s / n;
   }
   for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) m.set(i, j, m.get(i, j) - mean[j]);
-  const svd = new SingularValueDecomposition(m, { autoTranspose: true });
-  const s = svd.diagonal;
-  const V = svd.rightSingularVectors; // d × min(n, d)
+  const { s, V } = (n <= d ? gramRoute(m, k) : null) ?? svdRoute(m);
   let total = 0;
   for (const t of s) total += t * t;
   if (total === 0) throw new Error("pca: X has no variance (all rows are equal)");
