@@ -75,3 +75,25 @@ test("pca: orientComponent makes a chosen ordering increasing; new points use th
   assert.throws(() => pca(X, 3), /k must be an integer in 1..2/);
   assert.throws(() => pca([[1, 1], [1, 1]], 1), /no variance/);
 });
+
+test("pca: wide data (Gram route) gives the same axes and ratios as tall data (SVD route)", () => {
+  const rng = createRng(4);
+  const X = Array.from({ length: 6 }, () => Array.from({ length: 10 }, () => rng.normal()));
+  const mu = X[0].map((_, j) => X.reduce((s, r) => s + r[j], 0) / X.length);
+  const stacked = [...X, ...X.map((r) => r.map((v, j) => 2 * mu[j] - v))]; // 12 > 10 rows: same axes, same ratios
+  const wide = pca(X, 3);
+  const tall = pca(stacked, 3);
+  for (let c = 0; c < 3; c++) {
+    close(wide.explainedVarianceRatio[c], tall.explainedVarianceRatio[c], 1e-10);
+    const a = wide.components.data.slice(c * 10, c * 10 + 10);
+    const b = tall.components.data.slice(c * 10, c * 10 + 10);
+    close(Math.abs(a.reduce((s, t, j) => s + t * b[j], 0)), 1, 1e-10);
+    const proj = Array.from({ length: 6 }, (_, i) => wide.projections.data[i * 3 + c]);
+    close(proj.reduce((s, t) => s + t * t, 0) / 5, wide.explainedVariance[c], 1e-10);
+  }
+  // a line in 10 dims with k = 2: the second singular value is 0, handled by the SVD fallback
+  const line = [0, 1, 2, 4, 7].map((t) => Array.from({ length: 10 }, (_, j) => t * (j + 1)));
+  const r = pca(line, 2);
+  close(r.explainedVarianceRatio[0], 1, 1e-12);
+  assert.ok(Number.isFinite(r.components.data[15]));
+});
