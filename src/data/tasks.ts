@@ -1,8 +1,12 @@
 // The registry of scene tasks by contract name (the names the shard CLI and the toy-model trainer use).
 import type { TaskDef } from "./task";
 import { gridAb, gridLr, gridWhat, gridWhereCol, gridWhereRow } from "./gridTasks";
+import { clutterAb, clutterLr, frontBehind, inBetween, nearFar } from "./sceneTasks";
 
-const REGISTRY: readonly TaskDef[] = [gridLr, gridAb, gridWhereCol, gridWhereRow, gridWhat];
+const REGISTRY: readonly TaskDef[] = [
+  gridLr, gridAb, gridWhereCol, gridWhereRow, gridWhat,
+  clutterLr, clutterAb, nearFar, inBetween, frontBehind,
+];
 
 /** Every task name, in registry order. */
 export const TASK_NAMES: readonly string[] = Object.freeze(REGISTRY.map((t) => t.name));
