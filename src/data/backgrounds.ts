@@ -73,15 +73,28 @@ function stripes(img: RgbImage, rng: Rng, c0: Rgb, c1: Rgb): void {
   }
 }
 
+export type TextureStyle = "gradient" | "blobs" | "stripes";
+const STYLES: readonly TextureStyle[] = ["gradient", "blobs", "stripes"];
+
+export interface TextureOptions {
+  /** Styles to choose from (default all three). */
+  styles?: readonly TextureStyle[];
+  /** Largest pixel-noise amplitude (default 30). */
+  noise?: number;
+}
+
 /** A random textured background: gradient, colour blobs or stripes, plus pixel noise. */
-export function texturedBackground(rng: Rng, width: number, height: number): RgbImage {
+export function texturedBackground(rng: Rng, width: number, height: number, opts: TextureOptions = {}): RgbImage {
   const img = blankImage(width, height);
-  const style = rng.int(3);
+  const styles = opts.styles ?? STYLES;
+  for (const st of styles) if (!STYLES.includes(st)) throw new Error(`texturedBackground: unknown style ${JSON.stringify(st)}; use ${STYLES.join(", ")}`);
+  const style = STYLES.indexOf(styles[rng.int(styles.length)]);
   const c0 = randomColour(rng), c1 = randomColour(rng);
   if (style === 0) gradient(img, rng, c0, c1);
   else if (style === 1) blobs(img, rng);
   else stripes(img, rng, c0, [(c0[0] + c1[0]) / 2, (c0[1] + c1[1]) / 2, (c0[2] + c1[2]) / 2]);
-  addNoise(img, rng, 8 + rng.uniform() * 22);
+  const noise = opts.noise ?? 30;
+  addNoise(img, rng, Math.min(8, noise) + rng.uniform() * Math.max(0, noise - 8));
   return img;
 }
 

@@ -1,4 +1,4 @@
-// "In between" scenes: three objects on a textured background. Yes: the subject's centre lies on the middle part
+// "In between" scenes: three objects on a calm gradient background (the geometry is the hard part). Yes: the subject's centre lies on the middle part
 // of the segment joining the two references (t ∈ [0.35, 0.65], small perpendicular offset). No: it lies beyond an
 // end of the segment or well off to its side (half each), so neither cue alone decides the answer.
 import type { Rng } from "../analysis/rng";
@@ -57,7 +57,7 @@ export async function inBetweenScene(rng: Rng, subject: string, ref1: string, re
     const bx = placed.map(placedBox);
     if (overlapFraction(bx[0], bx[1]) > 0 || overlapFraction(bx[0], bx[2]) > 0 || overlapFraction(bx[1], bx[2]) > 0) continue;
     if (background && (background.width !== S || background.height !== S)) throw new Error(`inBetweenScene: background must be ${S}x${S}`);
-    const image = background ? { width: S, height: S, data: new Uint8Array(background.data) } : texturedBackground(rng, S, S);
+    const image = background ? { width: S, height: S, data: new Uint8Array(background.data) } : texturedBackground(rng, S, S, { styles: ["gradient"], noise: 12 });
     for (const p of placed) paste(image, p.sprite, p.x, p.y);
     // report t / offset from the rendered (integer) centres
     const [pa, pb, pc] = placed.map(placedCentre);

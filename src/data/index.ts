@@ -17,3 +17,5 @@ export * from "./clutter";
 export * from "./depth";
 export * from "./inbetween";
 export * from "./sceneTasks";
+export * from "./video";
+export * from "./videoTasks";

@@ -1,11 +1,13 @@
 // The registry of scene tasks by contract name (the names the shard CLI and the toy-model trainer use).
 import type { TaskDef } from "./task";
 import { gridAb, gridLr, gridWhat, gridWhereCol, gridWhereRow } from "./gridTasks";
+import { videoAppear, videoOrder } from "./videoTasks";
 import { clutterAb, clutterLr, frontBehind, inBetween, nearFar } from "./sceneTasks";
 
 const REGISTRY: readonly TaskDef[] = [
   gridLr, gridAb, gridWhereCol, gridWhereRow, gridWhat,
   clutterLr, clutterAb, nearFar, inBetween, frontBehind,
+  videoAppear, videoOrder,
 ];
 
 /** Every task name, in registry order. */
