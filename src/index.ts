@@ -4,3 +4,5 @@ export * from "./util/paths";
 export * from "./util/safetensors";
 export * from "./analysis";
 export * from "./data";
+export * from "./engine";
+export * from "./models";

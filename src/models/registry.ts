@@ -1,0 +1,23 @@
+// Family name (linmech.json "family") → adapter. New families register here; the engine only calls adapterFor.
+import type { Bundle } from "../engine/bundle";
+import type { AdapterFactory, ModelAdapter } from "./adapter";
+import { llavaAdapter } from "./llava";
+import { llavaVideoAdapter } from "./llavaVideo";
+
+const FAMILIES = new Map<string, AdapterFactory>([
+  ["llava", llavaAdapter],
+  ["toy-llava", llavaAdapter],
+  ["llava-video", llavaVideoAdapter],
+  ["toy-llava-video", llavaVideoAdapter],
+]);
+
+/** Adds (or replaces) the adapter of a family. */
+export function registerFamily(family: string, factory: AdapterFactory): void {
+  FAMILIES.set(family, factory);
+}
+
+export function adapterFor(bundle: Bundle): ModelAdapter {
+  const f = FAMILIES.get(bundle.meta.family);
+  if (!f) throw new Error(`${bundle.dir}: unsupported model family "${bundle.meta.family}"; known: ${[...FAMILIES.keys()].join(", ")}`);
+  return f(bundle);
+}
