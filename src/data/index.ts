@@ -19,3 +19,8 @@ export * from "./inbetween";
 export * from "./sceneTasks";
 export * from "./video";
 export * from "./videoTasks";
+export * from "./mirror";
+export * from "./reverse";
+export * from "./rainbow";
+export * from "./blur";
+export * from "./dataset";
