@@ -38,6 +38,10 @@ export function objectSvg(name: string): Buffer {
 }
 
 const cache = new Map<string, Promise<Sprite>>();
+let cachedBytes = 0;
+/** Cache budget: the least recently used sprites are dropped beyond this many bytes (large canvases with scale
+ * jitter would otherwise keep hundreds of big bitmaps). */
+export const SPRITE_CACHE_BYTES = 256 << 20;
 
 /** The object's picture as a `size`×`size` RGBA sprite (rasterised once, then served from memory). */
 export function sprite(name: string, size: number): Promise<Sprite> {
@@ -47,10 +51,28 @@ export function sprite(name: string, size: number): Promise<Sprite> {
   }
   const key = `${name}@${size}`;
   let p = cache.get(key);
-  if (p === undefined) {
-    p = rasterise(name, size);
+  if (p !== undefined) {
+    // re-insert so that Map order is least-recently-used first
+    cache.delete(key);
     cache.set(key, p);
+    return p;
   }
+  p = rasterise(name, size);
+  cache.set(key, p);
+  cachedBytes += size * size * 4;
+  for (const [k] of cache) {
+    if (cachedBytes <= SPRITE_CACHE_BYTES || k === key) break;
+    const side = Number(k.slice(k.lastIndexOf("@") + 1));
+    cache.delete(k);
+    cachedBytes -= side * side * 4;
+  }
+  p.catch(() => {
+    // a failed rasterisation is not cached
+    if (cache.get(key) === p) {
+      cache.delete(key);
+      cachedBytes -= size * size * 4;
+    }
+  });
   return p;
 }
 
