@@ -6,3 +6,4 @@ export * from "./analysis";
 export * from "./data";
 export * from "./engine";
 export * from "./models";
+export * from "./experiments";
