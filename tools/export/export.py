@@ -101,17 +101,13 @@ def copy_side_files(model_dir: Path, out: Path, family) -> None:
                           f"an image_processor section)")
 
 
-def self_check(family, out: Path, meta: dict, tol: float, threads: int = 1) -> dict:
-    """ORT vs PyTorch on a seeded sample (batch 2): prefill logits, every hook tensor, one decode step."""
+def _torch_references(family, sample: dict, L: int) -> dict:
+    """Every PyTorch value the self-check compares against, as numpy (so the torch model can be freed before
+    ONNX Runtime loads the same weights: halves peak memory on large models)."""
     import torch
 
-    model = family.model
-    text = family.text_model()
-    L = meta["num_layers"]
-    onnx_dir = out / "onnx"
-    sample = family.sample_inputs(seed=0, batch=2)
-    # PyTorch reference; the last block's pre-norm residual comes from a forward hook (HF's last hidden state has
-    # the final norm applied).
+    model, text = family.model, family.text_model()
+    B, T = sample["input_ids"].shape
     captured = {}
     h = text.layers[L - 1].register_forward_hook(
         lambda mod, args, output: captured.__setitem__("last", (output[0] if isinstance(output, tuple) else output).detach()))
@@ -121,110 +117,113 @@ def self_check(family, out: Path, meta: dict, tol: float, threads: int = 1) -> d
     finally:
         h.remove()
     hs = [x.numpy() for x in ref.hidden_states]
-    ref_hooks = {"hook_embed": hs[0]}
+    r = {"logits": ref.logits.numpy(), "hook_embed": hs[0], "final_norm": hs[L]}
     for i in range(L - 1):
-        ref_hooks[f"blocks.{i}.hook_resid_post"] = hs[i + 1]
-    ref_hooks[f"blocks.{L - 1}.hook_resid_post"] = captured["last"].numpy()
-    ref_final_norm = hs[L]
+        r[f"blocks.{i}.hook_resid_post"] = hs[i + 1]
+    r[f"blocks.{L - 1}.hook_resid_post"] = captured["last"].numpy()  # pre-norm (HF's hs[L] has the norm)
+    r["present"] = [(l.keys.numpy().copy(), l.values.numpy().copy()) for l in ref.past_key_values.layers]
+    # one greedy decode step with HF's cache (which grows in place, hence the copies above)
+    nxt = ref.logits[:, -1].argmax(-1, keepdim=True)
+    mask2 = torch.cat([sample["attention_mask"], torch.ones(B, 1, dtype=sample["attention_mask"].dtype)], dim=1)
+    with torch.no_grad():
+        ref2 = model(input_ids=nxt, attention_mask=mask2, past_key_values=ref.past_key_values, use_cache=True,
+                     return_dict=True)
+    r["next_ids"], r["mask2"], r["decode_logits"] = nxt.numpy(), mask2.numpy(), ref2.logits.numpy()
+    # left padding: row 0 shifted right by 3 (mask 0 there, embeddings of id 0), positions from its first real
+    # token; the decoder alone, on HF's merged embeddings
+    pad = 3
+    emb = torch.from_numpy(hs[0]).clone()
+    emb[0, pad:] = torch.from_numpy(hs[0][0, :-pad])
+    emb[0, :pad] = family.embed_tokens()(torch.zeros(1, pad, dtype=torch.long))[0].detach()
+    mask_p = sample["attention_mask"].clone()
+    mask_p[0, :pad] = 0
+    pos_p = (mask_p.cumsum(-1) - 1).clamp(min=0)
+    with torch.no_grad():
+        last = text(inputs_embeds=emb, attention_mask=mask_p, position_ids=pos_p, return_dict=True).last_hidden_state
+        r["padded_logits"] = family.lm_head()(last).numpy()
+    r["padded_feed"] = (emb.numpy(), mask_p.numpy().astype(np.int64), pos_p.numpy().astype(np.int64))
+    r["pad"] = pad
+    return r
+
+
+def self_check(family, out: Path, meta: dict, tol: float, threads: int = 1) -> dict:
+    """ORT vs PyTorch on a seeded sample (batch 2): prefill logits, inputs_embeds, every hook tensor, present KV,
+    one decode step, a suffix run on a cached prefix, a left-padded batch."""
+    import gc
+
+    L = meta["num_layers"]
+    onnx_dir = out / "onnx"
+    sample = family.sample_inputs(seed=0, batch=2)
+    ref = _torch_references(family, sample, L)
+    family.model = None  # free the torch weights before ORT loads its copy
+    gc.collect()
 
     sessions = {"vision": session(onnx_dir / "vision_encoder.onnx", threads),
                 "embed": session(onnx_dir / "embed_tokens.onnx", threads)}
     embeds = family.ort_inputs_embeds(sessions, sample)
     B, T = sample["input_ids"].shape
     kvh, hd = meta["num_key_value_heads"], meta["head_dim"]
+    empty = {f"past_key_values.{i}.{kv}": np.zeros((B, kvh, 0, hd), np.float32) for i in range(L) for kv in ("key", "value")}
     feed = {"inputs_embeds": embeds, "attention_mask": sample["attention_mask"].numpy().astype(np.int64),
-            "position_ids": np.tile(np.arange(T, dtype=np.int64), (B, 1))}
-    for i in range(L):
-        for kv in ("key", "value"):
-            feed[f"past_key_values.{i}.{kv}"] = np.zeros((B, kvh, 0, hd), np.float32)
+            "position_ids": np.tile(np.arange(T, dtype=np.int64), (B, 1)), **empty}
     dec_path = onnx_dir / "decoder_model_merged.onnx"
-    dec = session(dec_path, threads)
-    out_names = [o.name for o in dec.get_outputs()]
-    res = dict(zip(out_names, dec.run(None, feed)))
-    report = {"sample": {"batch": int(B), "prompt_tokens": int(T), "question": getattr(family, "prompt", lambda: "")()},
-              "tolerance": tol}
-    report["prefill_logits_max_abs"] = max_abs(res["logits"], ref.logits.numpy())
-    report["inputs_embeds_max_abs"] = max_abs(embeds, hs[0])
+    report = {"sample": {"batch": int(B), "prompt_tokens": int(T), "prompt": family.prompt()}, "tolerance": tol}
 
-    # hook tensors, on a copy of the graph with them as extra outputs
-    hook_names = [meta["hook_map"][k] for k in meta["hook_map"] if k != "hook_embed"] + [meta["final_norm_output"]]
+    # hook tensors, on a copy of the graph with them as extra outputs; its logits must equal the plain graph's
+    hook_names = [t for k, t in meta["hook_map"].items() if k != "hook_embed"] + [meta["final_norm_output"]]
     tmp = with_extra_outputs(dec_path, hook_names)
     try:
         hooked = session(tmp, threads)
-        names = [o.name for o in hooked.get_outputs()]
-        hres = dict(zip(names, hooked.run(None, feed)))
+        hres = dict(zip([o.name for o in hooked.get_outputs()], hooked.run(None, feed)))
+        del hooked
     finally:
         os.unlink(tmp)
+    gc.collect()
+    dec = session(dec_path, threads)
+    out_names = [o.name for o in dec.get_outputs()]
+    run = lambda f: dict(zip(out_names, dec.run(None, f)))
+    res = run(feed)
+    report["prefill_logits_max_abs"] = max_abs(res["logits"], ref["logits"])
+    report["inputs_embeds_max_abs"] = max_abs(embeds, ref["hook_embed"])
     hook_diffs = {}
     for site, tensor in meta["hook_map"].items():
-        got = embeds if tensor == "inputs_embeds" else hres[tensor]
-        hook_diffs[site] = max_abs(got, ref_hooks[site])
-    hook_diffs["final_norm_output"] = max_abs(hres[meta["final_norm_output"]], ref_final_norm)
+        hook_diffs[site] = max_abs(embeds if tensor == "inputs_embeds" else hres[tensor], ref[site])
+    hook_diffs["final_norm_output"] = max_abs(hres[meta["final_norm_output"]], ref["final_norm"])
     report["hooks_max_abs"] = hook_diffs
     report["hooked_graph_logits_vs_plain_max_abs"] = max_abs(hres["logits"], res["logits"])
+    report["present_kv_max_abs"] = max(max(max_abs(res[f"present.{i}.key"], k), max_abs(res[f"present.{i}.value"], v))
+                                       for i, (k, v) in enumerate(ref["present"]))
 
-    # (before the decode step below: HF's DynamicCache grows in place)
-    report["present_kv_max_abs"] = max(
-        max(max_abs(res[f"present.{i}.key"], ref.past_key_values.layers[i].keys.numpy()),
-            max_abs(res[f"present.{i}.value"], ref.past_key_values.layers[i].values.numpy())) for i in range(L))
-
-    # one decode step with the KV cache (greedy next token of the PyTorch run)
-    nxt = ref.logits[:, -1].argmax(-1, keepdim=True)
-    mask2 = torch.cat([sample["attention_mask"], torch.ones(B, 1, dtype=sample["attention_mask"].dtype)], dim=1)
-    with torch.no_grad():
-        ref2 = model(input_ids=nxt, attention_mask=mask2, past_key_values=ref.past_key_values, use_cache=True,
-                     return_dict=True)
-    emb2 = sessions["embed"].run(None, {"input_ids": nxt.numpy()})[0]
-    feed2 = {"inputs_embeds": emb2, "attention_mask": mask2.numpy().astype(np.int64),
+    # one decode step with the KV cache
+    emb2 = sessions["embed"].run(None, {"input_ids": ref["next_ids"]})[0]
+    feed2 = {"inputs_embeds": emb2, "attention_mask": ref["mask2"].astype(np.int64),
              "position_ids": np.full((B, 1), T, dtype=np.int64)}
-    for i in range(L):
-        for kv in ("key", "value"):
-            feed2[f"past_key_values.{i}.{kv}"] = res[f"present.{i}.{kv}"]
-    res2 = dict(zip(out_names, dec.run(None, feed2)))
-    report["decode_logits_max_abs"] = max_abs(res2["logits"], ref2.logits.numpy())
+    feed2.update({f"past_key_values.{i}.{kv}": res[f"present.{i}.{kv}"] for i in range(L) for kv in ("key", "value")})
+    report["decode_logits_max_abs"] = max_abs(run(feed2)["logits"], ref["decode_logits"])
 
-    # prefix reuse: prefill the first k tokens, then the remaining T-k as one chunk with the cached prefix
+    # prefix reuse: prefill the first k tokens, then the remaining T-k as one chunk on the cached prefix
     k = max(1, T - 6)
-    feed3 = {"inputs_embeds": embeds[:, :k], "attention_mask": feed["attention_mask"][:, :k],
-             "position_ids": feed["position_ids"][:, :k]}
-    feed3.update({n: v for n, v in feed.items() if n.startswith("past_key_values.")})
-    pre = dict(zip(out_names, dec.run(None, feed3)))
+    pre = run({"inputs_embeds": embeds[:, :k], "attention_mask": feed["attention_mask"][:, :k],
+               "position_ids": feed["position_ids"][:, :k], **empty})
     feed4 = {"inputs_embeds": embeds[:, k:], "attention_mask": feed["attention_mask"],
              "position_ids": feed["position_ids"][:, k:]}
-    for i in range(L):
-        for kv in ("key", "value"):
-            feed4[f"past_key_values.{i}.{kv}"] = pre[f"present.{i}.{kv}"]
-    suf = dict(zip(out_names, dec.run(None, feed4)))
-    report["suffix_after_prefix_logits_max_abs"] = max_abs(suf["logits"], ref.logits.numpy()[:, k:])
+    feed4.update({f"past_key_values.{i}.{kv}": pre[f"present.{i}.{kv}"] for i in range(L) for kv in ("key", "value")})
+    report["suffix_after_prefix_logits_max_abs"] = max_abs(run(feed4)["logits"], ref["logits"][:, k:])
 
-    # left padding: row 0 padded by 3 tokens (mask 0), positions counted from its first real token
-    pad = 3
-    with torch.no_grad():
-        ids_p = sample["input_ids"].clone()
-        mask_p = sample["attention_mask"].clone()
-        ids_p[0, pad:] = sample["input_ids"][0, :-pad]
-        ids_p[0, :pad] = 0
-        mask_p[0, :pad] = 0
-        pos_p = (mask_p.cumsum(-1) - 1).clamp(min=0)
-        emb_p = model.get_input_embeddings()(ids_p)
-        emb_p[0, pad:] = torch.from_numpy(embeds[0, :-pad])
-        emb_p[1] = torch.from_numpy(embeds[1])
-        ref_p = text(inputs_embeds=emb_p, attention_mask=mask_p, position_ids=pos_p,
-                                           return_dict=True).last_hidden_state
-        ref_p = family.lm_head()(ref_p).numpy()
-    feed5 = dict(feed)
-    feed5.update({"inputs_embeds": emb_p.numpy(), "attention_mask": mask_p.numpy().astype(np.int64),
-                  "position_ids": pos_p.numpy().astype(np.int64)})
-    padr = dict(zip(out_names, dec.run(None, feed5)))
-    report["left_padded_batch_logits_max_abs"] = max_abs(padr["logits"][:, pad:], ref_p[:, pad:])
+    # left-padded batch (padding positions themselves are not compared)
+    e, m, p = ref["padded_feed"]
+    pad = ref["pad"]
+    padr = run({"inputs_embeds": e, "attention_mask": m, "position_ids": p, **empty})
+    report["left_padded_batch_logits_max_abs"] = max_abs(padr["logits"][:, pad:], ref["padded_logits"][:, pad:])
 
-    worst = {k: v for k, v in [("prefill_logits", report["prefill_logits_max_abs"]),
-                               ("decode_logits", report["decode_logits_max_abs"]),
-                               ("inputs_embeds", report["inputs_embeds_max_abs"]),
-                               ("present_kv", report["present_kv_max_abs"]),
-                               ("suffix_after_prefix", report["suffix_after_prefix_logits_max_abs"]),
-                               ("left_padded_batch", report["left_padded_batch_logits_max_abs"]),
-                               *[(f"hook {k}", v) for k, v in hook_diffs.items()]] if not v <= tol}
+    checks = [("prefill_logits", report["prefill_logits_max_abs"]),
+              ("decode_logits", report["decode_logits_max_abs"]),
+              ("inputs_embeds", report["inputs_embeds_max_abs"]),
+              ("present_kv", report["present_kv_max_abs"]),
+              ("suffix_after_prefix", report["suffix_after_prefix_logits_max_abs"]),
+              ("left_padded_batch", report["left_padded_batch_logits_max_abs"]),
+              *[(f"hook {k}", v) for k, v in hook_diffs.items()]]
+    worst = {k: v for k, v in checks if not v <= tol}
     report["passed"] = not worst
     report["failures"] = worst
     return report
@@ -289,7 +288,12 @@ def main(argv=None) -> int:
     g.add_argument("--no-check", dest="check", action="store_false", help="skip the self-check")
     ap.add_argument("--tol", type=float, default=DEFAULT_TOL, help="max abs diff allowed (default 1e-4)")
     ap.add_argument("--threads", type=int, default=1, help="torch / ORT threads (default 1)")
+    ap.add_argument("--external-data", choices=["auto", "always", "never"], default="auto",
+                    help="weights in <name>.onnx_data beside each .onnx: auto (only over 2 GB, default), always, "
+                         "never (fails over 2 GB: protobuf's limit)")
     a = ap.parse_args(argv)
+    from . import onnx_utils
+    onnx_utils.EXTERNAL_DATA = a.external_data
     try:
         meta = export(Path(a.model_dir), Path(a.out_dir), check=a.check, tol=a.tol, threads=a.threads)
     except ExportError as e:

@@ -19,12 +19,16 @@ class ExportError(RuntimeError):
     """A user-facing export failure (bad input folder, unsupported model, failed self-check)."""
 
 
+EXTERNAL_DATA = "auto"  # auto (only when > 2 GB) | always | never; set by export.py --external-data
+
+
 def export_module(module: torch.nn.Module, args: tuple, out_path: Path, input_names: list[str],
                   output_names: list[str], dynamic_axes: dict) -> onnx.ModelProto:
-    """Export with the TorchScript exporter (dynamo=False), then re-save to `out_path`, with one external data
-    file `<name>.onnx_data` when the model is over 2 GB. Returns the model proto (without weights loaded when
-    external). The TorchScript exporter gives a graph whose node names keep the module path
-    (`/model/layers.3/Add_1`), which is what the hook map is found from."""
+    """Export with the TorchScript exporter (dynamo=False) into a temporary folder, then write `out_path`: weights
+    inline, or (over 2 GB, or EXTERNAL_DATA == "always") in ONE file `<name>.onnx_data` next to it, streamed
+    tensor by tensor (memory stays at about one copy of the weights: the torch module's). Returns the graph
+    without weights. The TorchScript exporter keeps module paths in node names (`/model/layers.3/Add_1`), which
+    the hook map is found from."""
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out_path.parent) as tmp:
@@ -37,31 +41,65 @@ def export_module(module: torch.nn.Module, args: tuple, out_path: Path, input_na
                 torch.onnx.export(module, args, str(tmp_file), input_names=input_names, output_names=output_names,
                                   dynamic_axes=dynamic_axes, opset_version=OPSET, do_constant_folding=True,
                                   dynamo=False)
-        model = onnx.load(str(tmp_file), load_external_data=True)
-    save_model(model, out_path)
-    return model
+        model = onnx.load(str(tmp_file), load_external_data=False)
+        return write_model(model, Path(tmp), out_path)
 
 
-def model_size_bytes(model: onnx.ModelProto) -> int:
-    total = 0
-    for t in model.graph.initializer:
-        if t.raw_data:
-            total += len(t.raw_data)
-        else:
-            total += 4 * int(np.prod(t.dims)) if t.dims else 4
-    return total
+def _tensor_bytes(t: onnx.TensorProto, base_dir: Path) -> bytes:
+    if t.data_location == onnx.TensorProto.EXTERNAL:
+        info = {e.key: e.value for e in t.external_data}
+        with open(base_dir / info["location"], "rb") as f:
+            f.seek(int(info.get("offset", 0)))
+            return f.read(int(info["length"])) if "length" in info else f.read()
+    return onnx.numpy_helper.to_array(t).tobytes() if not t.raw_data else t.raw_data
 
 
-def save_model(model: onnx.ModelProto, out_path: Path) -> None:
-    out_path = Path(out_path)
+def _nbytes(t: onnx.TensorProto) -> int:
+    if t.data_location == onnx.TensorProto.EXTERNAL:
+        info = {e.key: e.value for e in t.external_data}
+        return int(info.get("length", 0))
+    return len(t.raw_data) if t.raw_data else 4 * int(np.prod(t.dims) if t.dims else 1)
+
+
+def write_model(model: onnx.ModelProto, base_dir: Path, out_path: Path) -> onnx.ModelProto:
+    """Write `model` (whose external tensors, if any, live under base_dir) to out_path; weights inline when the
+    total is under 2 GB, else all in `<out>.onnx_data` (offsets 4 KiB-aligned, like onnx's own writer)."""
     data_name = out_path.name + "_data"
-    if (out_path.parent / data_name).exists():
-        (out_path.parent / data_name).unlink()
-    if model_size_bytes(model) + 64 * 1024**2 > TWO_GB:
-        onnx.save_model(model, str(out_path), save_as_external_data=True, all_tensors_to_one_file=True,
-                        location=data_name, size_threshold=1024)
-    else:
+    data_path = out_path.parent / data_name
+    if data_path.exists():
+        data_path.unlink()
+    total = sum(_nbytes(t) for t in model.graph.initializer)
+    if EXTERNAL_DATA == "never" and total + 64 * 1024**2 > TWO_GB:
+        raise ExportError(f"{out_path.name}: {total / 1024**3:.2f} GB of weights cannot be stored inline (protobuf's "
+                          f"2 GB limit); use --external-data auto or always")
+    external = EXTERNAL_DATA == "always" or (EXTERNAL_DATA == "auto" and total + 64 * 1024**2 > TWO_GB)
+    if not external:
+        for t in model.graph.initializer:
+            if t.data_location == onnx.TensorProto.EXTERNAL:
+                t.raw_data = _tensor_bytes(t, base_dir)
+                t.data_location = onnx.TensorProto.DEFAULT
+                del t.external_data[:]
         onnx.save_model(model, str(out_path))
+        return model
+    with open(data_path, "wb") as f:
+        for t in model.graph.initializer:
+            if _nbytes(t) < 1024 and t.data_location != onnx.TensorProto.EXTERNAL:
+                continue  # small tensors stay inline
+            data = _tensor_bytes(t, base_dir)
+            pad = (-f.tell()) % 4096
+            f.write(b"\0" * pad)
+            offset = f.tell()
+            f.write(data)
+            t.ClearField("raw_data")
+            for field in ("float_data", "int32_data", "int64_data", "double_data"):
+                t.ClearField(field)
+            del t.external_data[:]
+            t.data_location = onnx.TensorProto.EXTERNAL
+            for k, v in (("location", data_name), ("offset", str(offset)), ("length", str(len(data)))):
+                e = t.external_data.add()
+                e.key, e.value = k, v
+    onnx.save_model(model, str(out_path))
+    return model
 
 
 def session(path_or_bytes, threads: int = 1):
