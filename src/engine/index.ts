@@ -1,5 +1,5 @@
 export { loadModel, Model } from "./model";
-export type { Answer, BatchItem, LoadOptions, RunOptions, SweepOptions, TraceRequest } from "./model";
+export type { Answer, BatchItem, LoadOptions, RunOptions, SweepOptions, TraceOptions, TraceRequest } from "./model";
 export { PreparedInput } from "./prepared";
 export type { OccurrenceOptions } from "./prepared";
 export { add, replace, validateEdit } from "./edits";

@@ -10,6 +10,17 @@
 // session layer feeds empty tensors ([0,2] / [0,d] / [0,1]) for unused sites, and a run with no edits computes
 // exactly the plain model (ScatterND with no indices is a copy). `logits.index` [K,2] → output
 // `logits.at` [K,vocab] gathers the few logit rows a caller needs, so the full [B,T,vocab] never crosses over.
+//
+// ORT graph optimisations and the sites (checked with onnxruntime 1.30/1.31 CPU, optimized_model_filepath dumps of
+// the tiny-LLaVA decoder, plain vs instrumented): level "basic" only folds constants; "extended"/"all" fuse each
+// RMSNorm (Pow/ReduceMean/Add/Sqrt/Div/Mul) into SimplifiedLayerNormalization and fold some MatMul patterns, but
+// leave every residual Add (`/model/layers.N/Add_1`) a plain Add in both graphs, so the hooked tensor exists and
+// is computed by the same kernel. Because our GatherND/ScatterND read h, a fusion that needs h to have a single
+// consumer (e.g. SkipSimplifiedLayerNormalization = residual Add + next norm, which genai-builder exports contain
+// and other execution providers may create) could no longer fire in the instrumented graph — it would stay
+// correct but differ from the plain graph in rounding. test/engine/exactness.test.ts therefore compares the
+// instrumented and plain decoders bit for bit at every optimisation level ("disabled", "basic", "extended",
+// "all"); they are identical today. ScatterND with K = 0 indices is a pure copy, so an unedited run is exact.
 import { DataType, GraphProto, ModelProto, NodeProto, ValueInfoProto } from "./onnxProto";
 
 export interface InstrumentedSite {

@@ -28,9 +28,21 @@ export interface RunOptions {
   generate?: number;
   /** sites to read in the same run (post-edit values) */
   trace?: TraceRequest[];
+  /**
+   * prefill the unedited prefix once (KV cache, shared across calls) and run only the suffix from the first
+   * edited/read position (default true). Equal to full recomputation within float rounding (~1e-6); pass false
+   * for bit-exact comparisons between runs that would split at different positions.
+   */
+  prefixReuse?: boolean;
 }
 
 export interface SweepOptions extends RunOptions, ExecOptions {}
+
+export interface TraceOptions {
+  edits?: Edit[];
+  logprobs?: Answer[];
+  prefixReuse?: boolean;
+}
 
 export interface BatchItem {
   input: PreparedInput;
@@ -112,9 +124,10 @@ export class Model {
   }
 
   /** Reads the requested sites (and the last-position logits) on a clean run (or with `edits`). */
-  async trace(input: PreparedInput, sites: TraceRequest | TraceRequest[], opts: { edits?: Edit[]; logprobs?: Answer[] } = {}): Promise<RunResult> {
+  async trace(input: PreparedInput, sites: TraceRequest | TraceRequest[], opts: TraceOptions = {}): Promise<RunResult> {
     const list = Array.isArray(sites) ? sites : [sites];
-    return (await this.runRows([this.row(input, opts.edits ?? [], { trace: list, logprobs: opts.logprobs })], { logprobs: opts.logprobs }))[0];
+    const o = { trace: list, logprobs: opts.logprobs, prefixReuse: opts.prefixReuse };
+    return (await this.runRows([this.row(input, opts.edits ?? [], o)], o))[0];
   }
 
   /** Applies edits (replace/add at any sites and positions) and reads answer log-probs or a greedy answer. */
