@@ -16,7 +16,7 @@ from .build import IMAGE, N_IMAGE_TOKENS, prompt_text, words_of
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SHARD_CLI = os.path.join(REPO, "src", "dist", "cli", "shards.js")
-SHARD_ROOT = os.path.join(REPO, "tools", "toy", "shards")
+SHARD_ROOT = os.environ.get("TOY_SHARDS", os.path.join(REPO, "tools", "toy", "shards"))
 
 
 def shard_dir(task: str, split: str, n: int, seed: int) -> str:
