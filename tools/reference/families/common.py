@@ -1,0 +1,20 @@
+"""Helpers shared by the tiny family builders."""
+from __future__ import annotations
+
+import torch
+
+
+def widen_init(model: torch.nn.Module, seed: int) -> None:
+    """N(0, 1/fan_in) weights (norm weights 1 +- 0.1, biases 0.02 N(0,1)) instead of HF's 0.02 init, so the tiny
+    model's outputs depend on the image, the words and every layer (same recipe as tools/reference/tiny.py)."""
+    g = torch.Generator().manual_seed(seed + 1)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.dim() >= 2:
+                p.copy_(torch.randn(p.shape, generator=g) * (1.0 / p.shape[-1] ** 0.5))
+            elif "norm" in name and name.endswith("weight"):
+                # Gemma-style norms store (weight - 1): a zero-centred parameter; keep them small either way
+                base = 0.0 if getattr(p, "_zero_centred", False) else 1.0
+                p.copy_(base + 0.1 * torch.randn(p.shape, generator=g))
+            else:
+                p.copy_(0.02 * torch.randn(p.shape, generator=g))
