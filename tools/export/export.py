@@ -261,6 +261,8 @@ def export(model_dir: Path, out: Path, check: bool = True, tol: float = DEFAULT_
     del dec
     meta = {"format": FORMAT, "family": family.name, **dims, **family.metadata(), "hook_map": hook_map,
             "final_norm_output": final_norm,
+            # provenance: the HF folder the bundle was exported from (npm run bench runs PyTorch on it)
+            "source_dir": str(Path(model_dir).resolve()),
             "exported_with": {"torch": torch.__version__, "transformers": transformers.__version__,
                               "onnx": onnx.__version__, "opset": 17, "exporter": "torch.onnx.export(dynamo=False)"}}
     meta["export_seconds"] = timings
