@@ -1,3 +1,7 @@
 // The paper's experiments, one file each (see the header comment of each for its deviations from the authors' code).
 // Each helper appends only its own export lines here.
 export {};
+export * from "./mirrorSwap";
+export * from "./spatialIds";
+export * from "./universalIds";
+export * from "./psiRegression";
