@@ -46,6 +46,8 @@ export interface ExpandedPrompt {
   /** token ids after placeholder expansion (image tokens included) */
   ids: number[];
   spans: VisualSpan[];
+  /** per visual item, its feature grid [rows, columns], for families whose positions depend on it (Qwen2-VL) */
+  grids?: [number, number][];
 }
 
 /** Position ids of a prepared input: `rows` rows (1 for plain RoPE, 3 for Qwen2-VL's M-RoPE) of T entries. */

@@ -3,12 +3,15 @@ import type { Bundle } from "../engine/bundle";
 import type { AdapterFactory, ModelAdapter } from "./adapter";
 import { llavaAdapter } from "./llava";
 import { llavaVideoAdapter } from "./llavaVideo";
+import { qwen2vlAdapter } from "./qwen2vl";
 
 const FAMILIES = new Map<string, AdapterFactory>([
   ["llava", llavaAdapter],
   ["toy-llava", llavaAdapter],
   ["llava-video", llavaVideoAdapter],
   ["toy-llava-video", llavaVideoAdapter],
+  ["qwen2-vl", qwen2vlAdapter],
+  ["qwen2.5-vl", qwen2vlAdapter],
 ]);
 
 /** Adds (or replaces) the adapter of a family. */

@@ -46,6 +46,13 @@ class DecoderWrapper(torch.nn.Module):
         return (logits, *present)
 
 
+def position_rows(text_config) -> int:
+    """3 for multimodal rotary positions (Qwen2-VL / Qwen2.5-VL M-RoPE: `mrope_section` in the rope parameters,
+    position_ids [3, B, S]), else 1 ([B, S])."""
+    rp = getattr(text_config, "rope_parameters", None) or getattr(text_config, "rope_scaling", None) or {}
+    return 3 if isinstance(rp, dict) and rp.get("mrope_section") else 1
+
+
 def text_dims(text_config) -> dict:
     heads = text_config.num_attention_heads
     head_dim = getattr(text_config, "head_dim", None) or text_config.hidden_size // heads
@@ -56,6 +63,7 @@ def text_dims(text_config) -> dict:
         "num_attention_heads": heads,
         "num_key_value_heads": getattr(text_config, "num_key_value_heads", None) or heads,
         "head_dim": head_dim,
+        "position_rows": position_rows(text_config),
     }
 
 
@@ -83,12 +91,15 @@ def export_decoder(text_model: torch.nn.Module, lm_head: torch.nn.Module, dims: 
     emb = torch.randn(B, T, dims["hidden_size"], generator=g)
     mask = torch.ones(B, P + T, dtype=torch.long)
     pos = torch.arange(P, P + T).unsqueeze(0).repeat(B, 1)
+    rows = dims.get("position_rows", 1)
+    if rows > 1:  # M-RoPE: [rows, B, T], rows made distinct so none is specialised
+        pos = torch.stack([pos + 7 * r for r in range(rows)])
     past = [torch.randn(B, dims["num_key_value_heads"], P, dims["head_dim"], generator=g) for _ in range(2 * L)]
     inputs = ["inputs_embeds", "attention_mask", "position_ids"] + past_names(L)
     outputs = ["logits"] + present_names(L)
     dyn = {"inputs_embeds": {0: "batch_size", 1: "sequence_length"},
            "attention_mask": {0: "batch_size", 1: "total_sequence_length"},
-           "position_ids": {0: "batch_size", 1: "sequence_length"},
+           "position_ids": {0: "batch_size", 1: "sequence_length"} if rows == 1 else {1: "batch_size", 2: "sequence_length"},
            "logits": {0: "batch_size", 1: "sequence_length"}}
     for n in past_names(L):
         dyn[n] = {0: "batch_size", 2: "past_sequence_length"}

@@ -125,9 +125,15 @@ def _torch_references(family, sample: dict, L: int) -> dict:
     # one greedy decode step with HF's cache (which grows in place, hence the copies above)
     nxt = ref.logits[:, -1].argmax(-1, keepdim=True)
     mask2 = torch.cat([sample["attention_mask"], torch.ones(B, 1, dtype=sample["attention_mask"].dtype)], dim=1)
+    extra = {}
+    if hasattr(family, "position_ids"):  # e.g. M-RoPE: HF's forward cannot infer decode positions from the mask
+        pos = family.position_ids(sample)
+        nxt_pos = pos.reshape(-1, B, T).max(axis=(0, 2)) + 1
+        extra["position_ids"] = torch.from_numpy(np.ascontiguousarray(np.broadcast_to(
+            nxt_pos[None, :, None] if pos.ndim == 3 else nxt_pos[:, None], pos.shape[:-1] + (1,))))
     with torch.no_grad():
         ref2 = model(input_ids=nxt, attention_mask=mask2, past_key_values=ref.past_key_values, use_cache=True,
-                     return_dict=True)
+                     return_dict=True, **extra)
     r["next_ids"], r["mask2"], r["decode_logits"] = nxt.numpy(), mask2.numpy(), ref2.logits.numpy()
     # left padding: row 0 shifted right by 3 (mask 0 there, embeddings of id 0), positions from its first real
     # token; the decoder alone, on HF's merged embeddings
@@ -164,8 +170,13 @@ def self_check(family, out: Path, meta: dict, tol: float, threads: int = 1) -> d
     B, T = sample["input_ids"].shape
     kvh, hd = meta["num_key_value_heads"], meta["head_dim"]
     empty = {f"past_key_values.{i}.{kv}": np.zeros((B, kvh, 0, hd), np.float32) for i in range(L) for kv in ("key", "value")}
+    # position ids: the family's own (Qwen2-VL M-RoPE: [3, B, T] from get_rope_index), else 0..T-1
+    pos = family.position_ids(sample) if hasattr(family, "position_ids") else np.tile(np.arange(T, dtype=np.int64), (B, 1))
+    rows = pos.shape[0] if pos.ndim == 3 else 1
+    as_rows = lambda p2: p2 if rows == 1 else np.ascontiguousarray(np.broadcast_to(p2, (rows,) + p2.shape))
+    next_pos = pos.reshape(-1, B, T).max(axis=(0, 2)) + 1  # decode steps continue at max(position) + 1
     feed = {"inputs_embeds": embeds, "attention_mask": sample["attention_mask"].numpy().astype(np.int64),
-            "position_ids": np.tile(np.arange(T, dtype=np.int64), (B, 1)), **empty}
+            "position_ids": pos, **empty}
     dec_path = onnx_dir / "decoder_model_merged.onnx"
     report = {"sample": {"batch": int(B), "prompt_tokens": int(T), "prompt": family.prompt()}, "tolerance": tol}
 
@@ -197,23 +208,23 @@ def self_check(family, out: Path, meta: dict, tol: float, threads: int = 1) -> d
     # one decode step with the KV cache
     emb2 = sessions["embed"].run(None, {"input_ids": ref["next_ids"]})[0]
     feed2 = {"inputs_embeds": emb2, "attention_mask": ref["mask2"].astype(np.int64),
-             "position_ids": np.full((B, 1), T, dtype=np.int64)}
+             "position_ids": as_rows(next_pos[:, None].astype(np.int64))}
     feed2.update({f"past_key_values.{i}.{kv}": res[f"present.{i}.{kv}"] for i in range(L) for kv in ("key", "value")})
     report["decode_logits_max_abs"] = max_abs(run(feed2)["logits"], ref["decode_logits"])
 
     # prefix reuse: prefill the first k tokens, then the remaining T-k as one chunk on the cached prefix
     k = max(1, T - 6)
     pre = run({"inputs_embeds": embeds[:, :k], "attention_mask": feed["attention_mask"][:, :k],
-               "position_ids": feed["position_ids"][:, :k], **empty})
+               "position_ids": feed["position_ids"][..., :k], **empty})
     feed4 = {"inputs_embeds": embeds[:, k:], "attention_mask": feed["attention_mask"],
-             "position_ids": feed["position_ids"][:, k:]}
+             "position_ids": feed["position_ids"][..., k:]}
     feed4.update({f"past_key_values.{i}.{kv}": pre[f"present.{i}.{kv}"] for i in range(L) for kv in ("key", "value")})
     report["suffix_after_prefix_logits_max_abs"] = max_abs(run(feed4)["logits"], ref["logits"][:, k:])
 
     # left-padded batch (padding positions themselves are not compared)
     e, m, p = ref["padded_feed"]
     pad = ref["pad"]
-    padr = run({"inputs_embeds": e, "attention_mask": m, "position_ids": p, **empty})
+    padr = run({"inputs_embeds": e, "attention_mask": m, "position_ids": as_rows(p), **empty})
     report["left_padded_batch_logits_max_abs"] = max_abs(padr["logits"][:, pad:], ref["padded_logits"][:, pad:])
 
     checks = [("prefill_logits", report["prefill_logits_max_abs"]),

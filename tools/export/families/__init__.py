@@ -6,7 +6,7 @@ import importlib
 
 from .base import Family
 
-_MODULES = ["llava"]
+_MODULES = ["llava", "qwen2vl"]
 
 
 def registry() -> dict[str, type[Family]]:

@@ -149,7 +149,7 @@ def build(family: str, out_dir: Path, seed: int = 0, check: bool = True) -> dict
     t_export = time.time() - t_export
     cls = getattr(transformers, spec["model_class"])
     model = cls.from_pretrained(hf, attn_implementation="eager", dtype=torch.float32).eval()
-    processor = AutoProcessor.from_pretrained(hf)
+    processor = spec["processor"](hf) if "processor" in spec else AutoProcessor.from_pretrained(hf)
     tok = processor.tokenizer
     layers = spec["layers"](model)
     runner = Runner(model, layers, None)

@@ -71,3 +71,18 @@ def byte_level_vocab(vocab_size: int = 400):
     for t in sorted(trained, key=trained.get):
         vocab.setdefault(t, len(vocab))
     return vocab, merges
+
+
+QWEN_SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
+                "<|image_pad|>", "<|video_pad|>"]
+
+
+def qwen2_tokenizer():
+    """Qwen2 / Qwen2-VL / InternVL3 kind: byte-level BPE (Qwen2Tokenizer), <|endoftext|> + ChatML specials."""
+    from transformers import Qwen2Tokenizer
+
+    vocab, merges = byte_level_vocab(400)
+    tok = Qwen2Tokenizer(vocab=vocab, merges=merges, unk_token=None, bos_token=None, eos_token="<|im_end|>",
+                         pad_token="<|endoftext|>")
+    tok.add_special_tokens({"additional_special_tokens": QWEN_SPECIAL})
+    return tok
