@@ -5,3 +5,8 @@ export * from "./mirrorSwap";
 export * from "./spatialIds";
 export * from "./universalIds";
 export * from "./psiRegression";
+export * from "./steering";
+export * from "./adversarialSteering";
+export * from "./steerability";
+export * from "./arbitrarySteering";
+export * from "./depthVsHeight";

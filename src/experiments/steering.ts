@@ -1,0 +1,245 @@
+// Shared pieces of the steering experiments (Fig 2, 6, 7, 9): question samples with ground truth, the universal
+// spatial IDs they add, vector helpers, and the answer-word log-prob reader.
+//
+// IDs: every steering experiment takes an `IdGrids` — site name → grid of universal IDs U_L(x, y). It is
+// structurally the `UniversalIds` artefact of universalIds.ts (loadUniversalIds(universalIdsPath(model))), so a
+// loaded artefact can be passed directly. `traceUniversalIds` computes the same quantity here from traces (full-cell
+// size, chat-templated "Is the b to the left or right of the a?", the authors' centring via
+// analysis/universalSpatialIds) for a model that has no artefact yet, e.g. the test fixture.
+// Layer convention: an ID read at site S is added at the same site S (the authors' stand-alone scripts add the ID
+// read at hidden_states[L] to hidden_states[L+1], reference-code-spec §0.1/§11.2; that offset is not reproduced).
+import type { Model } from "../engine/model";
+import type { PreparedInput } from "../engine/prepared";
+import { resid, type SiteName } from "../engine/sites";
+import { GRID, gridTile, type Cell } from "../data/grid";
+import { PAPER_OBJECTS, checkObjectName } from "../data/objects";
+import { Q, OPPOSITE } from "../data/questions";
+import { streamRng, pickDistinct } from "../data/seeds";
+import { getTask } from "../data/tasks";
+import { clutterScene } from "../data/clutter";
+import { nearFarScene, frontBehindScene } from "../data/depth";
+import { inBetweenScene } from "../data/inbetween";
+import type { RgbImage } from "../data/image";
+import type { Split } from "../data/pools";
+import { universalSpatialIds, type IdObservation, type SpatialIdGrid } from "../analysis/spatialIds";
+
+/** Universal IDs per site (structurally compatible with the UniversalIds artefact). */
+export interface IdGrids {
+  model?: string;
+  grids: Record<string, SpatialIdGrid>;
+}
+
+/** The ID grid at a block index (−1 = hook_embed); throws naming the sites available. */
+export function idGridAt(ids: IdGrids, layer: number): SpatialIdGrid {
+  const site = resid(layer);
+  const g = ids.grids[site];
+  if (!g) throw new Error(`no universal IDs at ${site}; the IDs hold ${Object.keys(ids.grids).join(", ") || "no sites"}`);
+  return g;
+}
+
+export interface TraceIdsOptions {
+  /** objects whose ordered pairs are traced (default: the paper's ten) */
+  objects?: readonly string[];
+  /** block indices to read (default every block) */
+  layers?: number[];
+  batchSize?: number;
+  chat?: boolean;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * Universal IDs from traces: every ordered pair (a, b) of `objects`, b in each of the 16 cells with a in each other
+ * cell (240 tiles per pair, full-cell objects on black), b's word read at each layer; per pair centred within each
+ * partner cell's group and averaged over partner cells, then averaged over pairs (analysis/universalSpatialIds).
+ */
+export async function traceUniversalIds(model: Model, opts: TraceIdsOptions = {}): Promise<IdGrids & { pairs: number; tiles: number }> {
+  const objects = opts.objects ?? PAPER_OBJECTS;
+  if (objects.length < 2) throw new Error(`traceUniversalIds: need at least 2 objects, got ${objects.length}`);
+  for (const o of objects) checkObjectName(o);
+  const layers = opts.layers ?? Array.from({ length: model.numLayers }, (_, i) => i);
+  for (const L of layers) if (!Number.isInteger(L) || L < -1 || L >= model.numLayers) throw new Error(`traceUniversalIds: layer ${L} outside −1..${model.numLayers - 1}`);
+  const canvas = model.meta.image_size;
+  const side = canvas / GRID;
+  const sites = layers.map(resid);
+  const obs: IdObservation[][] = sites.map(() => []);
+  const pairs: [string, string][] = [];
+  for (const a of objects) for (const b of objects) if (a !== b) pairs.push([a, b]);
+  let tiles = 0;
+  for (let p = 0; p < pairs.length; p++) {
+    const [a, b] = pairs[p];
+    const prompt = Q.leftRight(b, a);
+    const items: { input: PreparedInput }[] = [];
+    const cells: [Cell, Cell][] = [];
+    for (let ai = 0; ai < GRID * GRID; ai++)
+      for (let bi = 0; bi < GRID * GRID; bi++) {
+        if (ai === bi) continue;
+        const cellA: Cell = [ai % GRID, Math.floor(ai / GRID)], cellB: Cell = [bi % GRID, Math.floor(bi / GRID)];
+        const t = await gridTile({ a, b, cellA, cellB, size: side, canvas });
+        items.push({ input: await model.prepare({ image: t.image, prompt, chat: opts.chat }) });
+        cells.push([cellA, cellB]);
+      }
+    const pos = items[0].input.positionOf(b);
+    const res = await model.patchBatch(items, { trace: sites.map((site) => ({ site, positions: pos })), prefixReuse: false, batchSize: opts.batchSize ?? 32 });
+    res.forEach((r, k) => {
+      const [ca, cb] = cells[k];
+      sites.forEach((site, s) =>
+        obs[s].push({ pair: `${a}|${b}`, partnerCell: { x: ca[0], y: ca[1] }, cell: { x: cb[0], y: cb[1] }, vector: Float64Array.from(r.get(site).row(0)) }),
+      );
+    });
+    tiles += items.length;
+    model.clearCaches();
+    opts.onProgress?.(p + 1, pairs.length);
+  }
+  const grids: Record<string, SpatialIdGrid> = {};
+  sites.forEach((site, s) => (grids[site] = universalSpatialIds(obs[s], GRID)));
+  return { model: model.name, grids, pairs: pairs.length, tiles };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Vectors
+
+export function l2norm(v: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
+  return Math.sqrt(s);
+}
+
+/** v rescaled to Euclidean norm `target` (a zero vector cannot be rescaled: error). */
+export function scaleToNorm(v: ArrayLike<number>, target: number): Float64Array {
+  if (!Number.isFinite(target) || target < 0) throw new Error(`scaleToNorm: target norm must be finite and ≥ 0, got ${target}`);
+  const n = l2norm(v);
+  if (!(n > 0)) throw new Error("scaleToNorm: the vector is zero (are the IDs of these two cells identical?), it has no direction to rescale");
+  const out = new Float64Array(v.length);
+  for (let i = 0; i < v.length; i++) out[i] = (v[i] * target) / n;
+  return out;
+}
+
+export function scaled(v: ArrayLike<number>, m: number): Float64Array {
+  const out = new Float64Array(v.length);
+  for (let i = 0; i < v.length; i++) out[i] = v[i] * m;
+  return out;
+}
+
+export function negated(v: ArrayLike<number>): Float64Array {
+  return scaled(v, -1);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Question samples
+
+/** Tasks the steering experiments draw questions from. */
+export type SteeringTask = "clutter-lr" | "clutter-ab" | "grid-lr" | "grid-ab" | "nearfar" | "inbetween" | "frontbehind";
+export const STEERING_TASKS: readonly SteeringTask[] = ["clutter-lr", "clutter-ab", "grid-lr", "grid-ab", "nearfar", "inbetween", "frontbehind"];
+
+/** One question with its image and ground truth. */
+export interface SteeringSample {
+  task: SteeringTask;
+  index: number;
+  image: RgbImage;
+  question: string;
+  /** the object steered in Fig 6/7 (first asked object) */
+  subject: string;
+  /** the second asked object (in between: the first reference) */
+  reference: string;
+  /** in between: the second reference */
+  reference2?: string;
+  /** ground-truth answer word */
+  answer: string;
+  /** the other answer word */
+  other: string;
+  /** the task's two answer words in fixed order (e.g. ["left", "right"]) */
+  answers: [string, string];
+}
+
+export interface SampleOptions {
+  /** canvas side (use model.meta.image_size) */
+  size: number;
+  /** base seed (default 42, the authors' random.seed) */
+  seed?: number;
+  /** object pool (default "train": objects the toy model was asked about in training) */
+  split?: Split;
+  /** restrict the asked objects and distractors to these (e.g. a small test vocabulary) */
+  objects?: readonly string[];
+}
+
+const TASK_ANSWERS: Record<SteeringTask, [string, string]> = {
+  "clutter-lr": ["left", "right"], "clutter-ab": ["above", "below"], "grid-lr": ["left", "right"], "grid-ab": ["above", "below"],
+  nearfar: ["near", "far"], inbetween: ["yes", "no"], frontbehind: ["front", "behind"],
+};
+
+/** The two answer words of a steering task. */
+export function taskAnswers(task: SteeringTask): [string, string] {
+  const a = TASK_ANSWERS[task];
+  if (!a) throw new Error(`unknown steering task ${JSON.stringify(task)}; use one of ${STEERING_TASKS.join(", ")}`);
+  return [...a] as [string, string];
+}
+
+async function restricted(task: SteeringTask, rng: ReturnType<typeof streamRng>, size: number, objects: readonly string[]) {
+  const need = task === "inbetween" ? 3 : 2;
+  if (objects.length < need) throw new Error(`steeringSamples: task ${task} needs ${need} objects, got ${objects.length}`);
+  const [s, r, r2] = pickDistinct(rng, objects, need);
+  const answers = taskAnswers(task);
+  switch (task) {
+    case "clutter-lr":
+    case "clutter-ab": {
+      const rest = objects.filter((o) => o !== s && o !== r);
+      const distractors = pickDistinct(rng, rest, Math.min(rest.length, rng.int(4)));
+      const c = await clutterScene(rng, { subject: s, reference: r, axis: task === "clutter-lr" ? "lr" : "ab", distractors, size });
+      return { image: c.image, s, r, answer: c.relation, question: task === "clutter-lr" ? Q.leftRight(s, r) : Q.aboveBelow(s, r) };
+    }
+    case "nearfar": {
+      const answer = answers[rng.int(2)] as "near" | "far";
+      return { image: (await nearFarScene(rng, s, r, answer, size)).image, s, r, answer, question: Q.nearFar(s, r) };
+    }
+    case "frontbehind": {
+      const answer = answers[rng.int(2)] as "front" | "behind";
+      return { image: (await frontBehindScene(rng, s, r, answer, size)).image, s, r, answer, question: Q.frontBehind(s, r) };
+    }
+    case "inbetween": {
+      const answer = answers[rng.int(2)] as "yes" | "no";
+      return { image: (await inBetweenScene(rng, s, r, r2, answer, size)).image, s, r, r2, answer, question: Q.inBetween(s, r, r2) };
+    }
+    default:
+      throw new Error(`steeringSamples: the "objects" restriction supports clutter-lr, clutter-ab, nearfar, inbetween and frontbehind, not ${task}`);
+  }
+}
+
+/** n seeded questions of one task (scenes from src/data; the COCO-Spatial stand-in is clutter-lr / clutter-ab). */
+export async function steeringSamples(task: SteeringTask, n: number, opts: SampleOptions): Promise<SteeringSample[]> {
+  const answers = taskAnswers(task);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`steeringSamples: n must be a positive integer, got ${n}`);
+  const seed = opts.seed ?? 42;
+  const out: SteeringSample[] = [];
+  for (let i = 0; i < n; i++) {
+    const rng = streamRng(seed, "steering", task, i);
+    if (opts.objects) {
+      const s = await restricted(task, rng, opts.size, opts.objects);
+      out.push({ task, index: i, image: s.image, question: s.question, subject: s.s, reference: s.r, reference2: s.r2, answer: s.answer, other: OPPOSITE[s.answer], answers });
+    } else {
+      const t = await getTask(task).generate({ rng, size: opts.size, split: opts.split ?? "train" });
+      const [s, r, r2] = t.meta.objects;
+      out.push({
+        task, index: i, image: t.frames[0], question: t.meta.question, subject: s, reference: r,
+        reference2: task === "inbetween" ? r2 : undefined, answer: t.meta.answer, other: OPPOSITE[t.meta.answer], answers,
+      });
+    }
+  }
+  return out;
+}
+
+/** The answer word of a greedy generation: the first non-special token, lowercased, without a word-start marker. */
+export function firstAnswerWord(tokens: readonly string[]): string {
+  for (const t of tokens) {
+    if (/^<.*>$/.test(t)) continue;
+    const w = t.replace(/^(▁|Ġ)/, "").trim().toLowerCase();
+    if (w) return w;
+  }
+  return "";
+}
+
+/** Cell label "(x, y)" (x = column, y = row), as on the authors' x axes. */
+export function cellName(c: { x: number; y: number }): string {
+  return `(${c.x}, ${c.y})`;
+}
+
+export type { SiteName };
