@@ -2,7 +2,7 @@
 // values) in, only the requested outputs (gathered logits rows, traced vectors, present KV) out.
 import * as ort from "onnxruntime-node";
 import type { BundleMeta } from "./bundle";
-import { LOGITS_AT, LOGITS_INDEX, siteInputNames } from "./instrument";
+import { LOGITS_AT, LOGITS_INDEX, SITE_INPUTS, traceOutputName } from "./instrument";
 
 /** Past keys and values of one layer, [B, kv_heads, past, head_dim]. */
 export interface LayerKV {
@@ -49,6 +49,51 @@ const EMPTY = {
   u8: new Uint8Array(0),
 };
 
+/**
+ * Packs the per-layer patches and reads into the instrumented graph's shared inputs (layers 0..L-1 in order;
+ * site.offsets marks each layer's rows in the replace, add and trace lists).
+ */
+function packSites(c: DecoderCall, L: number, d: number): Record<string, ort.Tensor> {
+  let nr = 0, na = 0, nt = 0;
+  for (let i = 0; i < L; i++) {
+    const p = c.patches?.get(i);
+    if (p) for (let k = 0; k < p.mode.length; k++) p.mode[k] ? nr++ : na++;
+    nt += (c.traces?.get(i)?.length ?? 0) / 2;
+  }
+  const rIdx = new BigInt64Array(2 * nr), rVal = new Float32Array(nr * d);
+  const aIdx = new BigInt64Array(2 * na), aVal = new Float32Array(na * d);
+  const tIdx = new BigInt64Array(2 * nt);
+  const off = new BigInt64Array(3 * (L + 1));
+  let r = 0, a = 0, t = 0;
+  for (let i = 0; i < L; i++) {
+    off[i] = BigInt(r);
+    off[L + 1 + i] = BigInt(a);
+    off[2 * (L + 1) + i] = BigInt(t);
+    const p = c.patches?.get(i);
+    if (p)
+      for (let k = 0; k < p.mode.length; k++) {
+        const [idx, val, j] = p.mode[k] ? [rIdx, rVal, r++] : [aIdx, aVal, a++];
+        idx[2 * j] = p.index[2 * k];
+        idx[2 * j + 1] = p.index[2 * k + 1];
+        val.set(p.value.subarray(k * d, (k + 1) * d), j * d);
+      }
+    const tr = c.traces?.get(i);
+    if (tr) (tIdx.set(tr, 2 * t), (t += tr.length / 2));
+  }
+  off[L] = BigInt(r);
+  off[2 * L + 1] = BigInt(a);
+  off[3 * L + 2] = BigInt(t);
+  const I = SITE_INPUTS;
+  return {
+    [I.replaceIndex]: new ort.Tensor("int64", rIdx, [nr, 2]),
+    [I.replaceValue]: new ort.Tensor("float32", rVal, [nr, d]),
+    [I.addIndex]: new ort.Tensor("int64", aIdx, [na, 2]),
+    [I.addValue]: new ort.Tensor("float32", aVal, [na, d]),
+    [I.traceIndex]: new ort.Tensor("int64", tIdx, [nt, 2]),
+    [I.offsets]: new ort.Tensor("int64", off, [off.length]),
+  };
+}
+
 export async function runDecoder(session: ort.InferenceSession, instrumented: boolean, m: BundleMeta, c: DecoderCall): Promise<DecoderResult> {
   const { batch: B, seqLen: S, pastLen: P } = c;
   const d = m.hidden_size, L = m.num_layers;
@@ -65,17 +110,8 @@ export async function runDecoder(session: ort.InferenceSession, instrumented: bo
   if (c.extra) Object.assign(feeds, c.extra);
   const fetches: string[] = [];
   if (instrumented) {
-    for (let i = 0; i < L; i++) {
-      const n = siteInputNames(i);
-      const p = c.patches?.get(i);
-      const k = p ? p.mode.length : 0;
-      feeds[n.patchIndex] = new ort.Tensor("int64", p?.index ?? EMPTY.i64, [k, 2]);
-      feeds[n.patchValue] = new ort.Tensor("float32", p?.value ?? EMPTY.f32, [k, d]);
-      feeds[n.patchMode] = new ort.Tensor("bool", p?.mode ?? EMPTY.u8, [k, 1]);
-      const t = c.traces?.get(i);
-      feeds[n.traceIndex] = new ort.Tensor("int64", t ?? EMPTY.i64, [t ? t.length / 2 : 0, 2]);
-      if (t && t.length) fetches.push(n.traceOutput);
-    }
+    Object.assign(feeds, packSites(c, L, d));
+    for (let i = 0; i < L; i++) if (c.traces?.get(i)?.length) fetches.push(traceOutputName(i));
     feeds[LOGITS_INDEX] = new ort.Tensor("int64", c.logitsIndex, [c.logitsIndex.length / 2, 2]);
     fetches.push(LOGITS_AT);
   } else {
@@ -87,7 +123,7 @@ export async function runDecoder(session: ort.InferenceSession, instrumented: bo
   const out = await session.run(feeds, fetches);
   const traces = new Map<number, Float32Array>();
   if (instrumented) for (const [i] of c.traces ?? []) {
-    const t = out[siteInputNames(i).traceOutput];
+    const t = out[traceOutputName(i)];
     if (t) traces.set(i, t.data as Float32Array);
   }
   let logits: Float32Array;

@@ -2,8 +2,10 @@
 // batching and prefix reuse agree with single full runs.
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { add, Edit, loadModel, Model, OptimizationLevel, PreparedInput, replace, resid } from "linmech";
+import { add, decodeModel, Edit, encodeModel, loadModel, Model, OptimizationLevel, PreparedInput, replace, resid } from "linmech";
 import { BUNDLE, bitEqual, ensureFixture, FIXTURE, maxAbsDiff, Reference } from "./fixture";
 
 let ref: Reference;
@@ -97,5 +99,30 @@ test("patchBatch: many inputs batched == each alone (≤ 1e-5), results in input
   for (let k = 0; k < items.length; k++) {
     const single = await model.patch(items[k].input, items[k].edits, { logprobs: ["left"], prefixReuse: false });
     assert.ok(maxAbsDiff(batch[k].lastLogprobs, single.lastLogprobs) <= 1e-5, `item ${k}`);
+  }
+});
+
+test("graphs below opset 16 (no ScatterND reduction) get the GatherND+Add write path, with identical results", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "linmech-opset15-"));
+  try {
+    cpSync(BUNDLE, dir, { recursive: true });
+    const p = join(dir, "onnx", "decoder_model_merged.onnx");
+    const m = decodeModel(readFileSync(p), p);
+    m.opset_import = (m.opset_import ?? []).map((o) => ({ ...o, version: 15 }));
+    writeFileSync(p, encodeModel(m));
+    const old = await loadModel(dir, { threads: 1 });
+    const f = x.positionOf("frog"), c = x.positionOf("camel");
+    const edits = [
+      replace(resid(1), [f], [new Array(model.width).fill(0.25)]),
+      add(resid(1), [c, x.lastToken()], Array.from({ length: model.width }, (_, j) => Math.cos(j))),
+      add(resid(2), f, new Array(model.width).fill(-1)),
+    ];
+    const opts = { trace: [{ site: resid(2), positions: [f, c] }], prefixReuse: false };
+    const a = await model.patch(x, edits, opts), b = await old.patch(x, edits, opts);
+    assert.ok(bitEqual(a.lastLogits, b.lastLogits));
+    assert.ok(bitEqual(a.get(resid(2)).data, b.get(resid(2)).data));
+    await old.dispose();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
