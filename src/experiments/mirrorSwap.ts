@@ -314,3 +314,98 @@ export function swapTable(s: SwapSummary): { tokenSet: TokenSetName; layer: numb
     });
   return rows;
 }
+
+export interface PatternCheck {
+  name: string;
+  pass: boolean;
+  detail: string;
+}
+
+const avgWords = (c: SwapCurve, answers: readonly string[], k: number): number => {
+  const v = answers.map((a) => c.perWord[a][k].mean).filter(Number.isFinite);
+  return v.length ? v.reduce((s, x) => s + x, 0) / v.length : NaN;
+};
+
+function spearmanWithIndex(v: number[]): number {
+  const pts = v.map((y, i) => [i, y] as const).filter(([, y]) => Number.isFinite(y));
+  if (pts.length < 3) return NaN;
+  const rank = (a: number[]): number[] => {
+    const idx = a.map((x, i) => [x, i] as const).sort((p, q) => p[0] - q[0]);
+    const r = new Array<number>(a.length);
+    for (let i = 0; i < idx.length; ) {
+      let j = i;
+      while (j + 1 < idx.length && idx[j + 1][0] === idx[i][0]) j++;
+      for (let k = i; k <= j; k++) r[idx[k][1]] = (i + j) / 2;
+      i = j + 1;
+    }
+    return r;
+  };
+  const rx = rank(pts.map((p) => p[0])), ry = rank(pts.map((p) => p[1]));
+  const n = rx.length, mx = rx.reduce((a, b) => a + b, 0) / n, my = ry.reduce((a, b) => a + b, 0) / n;
+  let sxy = 0, sxx = 0, syy = 0;
+  for (let i = 0; i < n; i++) (sxy += (rx[i] - mx) * (ry[i] - my)), (sxx += (rx[i] - mx) ** 2), (syy += (ry[i] - my) ** 2);
+  return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : NaN;
+}
+
+const f2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : String(x));
+
+/**
+ * Checks the paper's Fig 4 pattern on the decoder blocks (layers ≥ 0; hook_embed is excluded because its image
+ * shift is 1 by construction): image-token shift strong at block 0 and decaying (Spearman with depth < −0.5),
+ * text shift growing with depth (Spearman > 0.5), object-word shift peaking (≥ 0.3) strictly inside the stack with
+ * both ends below half the peak, and (with an attribute summary) attribute-swap medians within ±0.2 at every block
+ * but the last (where the text set, holding the last position, gives 1 by construction).
+ * Shifts are the mean over questions of the per-word shift, averaged over the two answer words.
+ */
+export function describeSwapPattern(mirror: SwapSummary, attribute?: SwapSummary): PatternCheck[] {
+  const ks = mirror.layers.map((L, k) => [L, k] as const).filter(([L]) => L >= 0);
+  const curve = (t: TokenSetName) => mirror.curves.find((c) => c.tokenSet === t);
+  const series = (t: TokenSetName) => {
+    const c = curve(t);
+    return c ? ks.map(([, k]) => avgWords(c, mirror.answers, k)) : [];
+  };
+  const out: PatternCheck[] = [];
+  const img = series("image"), txt = series("text"), obj = series("objectWords");
+  const blocks = ks.map(([L]) => L);
+  if (img.length) {
+    const rho = spearmanWithIndex(img);
+    out.push({ name: "image tokens strong early, decaying", pass: img[0] >= 0.5 && rho < -0.5, detail: `shift at block ${blocks[0]} = ${f2(img[0])}, at block ${blocks[blocks.length - 1]} = ${f2(img[img.length - 1])}; Spearman with depth ${f2(rho)}` });
+  }
+  if (txt.length) {
+    const rho = spearmanWithIndex(txt);
+    out.push({ name: "text tokens growing with depth", pass: rho > 0.5, detail: `shift at block ${blocks[0]} = ${f2(txt[0])}, at block ${blocks[blocks.length - 1]} = ${f2(txt[txt.length - 1])}; Spearman with depth ${f2(rho)}` });
+    if (img.length) {
+      const cross = txt.findIndex((t, i) => t >= img[i]);
+      out.push({ name: "text overtakes image (convergence)", pass: cross > 0, detail: cross >= 0 ? `first block with text ≥ image: ${blocks[cross]}` : "text never reaches the image-token shift" });
+    }
+  }
+  if (obj.length) {
+    let best = 0;
+    obj.forEach((v, i) => { if (Number.isFinite(v) && (!Number.isFinite(obj[best]) || v > obj[best])) best = i; });
+    const peak = obj[best], first = obj[0], last = obj[obj.length - 1];
+    const band = blocks.filter((_, i) => obj[i] >= peak / 2);
+    out.push({
+      name: "object words only in a middle band",
+      pass: peak >= 0.3 && best > 0 && best < obj.length - 1 && first < peak / 2 && last < peak / 2,
+      detail: `peak ${f2(peak)} at block ${blocks[best]}; ≥ half the peak at blocks ${band.join(", ") || "none"}; first ${f2(first)}, last ${f2(last)}`,
+    });
+  }
+  if (attribute) {
+    let worst = 0, where = "";
+    for (const c of attribute.curves)
+      attribute.layers.forEach((L, k) => {
+        // hook_embed (image set = the counterfactual run) and the last block (text set holds the last position)
+        // give 1 by construction for any counterfactual
+        if (L < 0 || L === Math.max(...attribute.layers)) return;
+        if (Number.isFinite(c.median[k]) && Math.abs(c.median[k]) > Math.abs(worst)) (worst = c.median[k]), (where = `${c.tokenSet} at block ${L}`);
+      });
+    const den = attribute.answers.map((a) => attribute.meanDenominator[a]);
+    const mden = mirror.answers.map((a) => mirror.meanDenominator[a]);
+    out.push({
+      name: "attribute swap ≈ 0",
+      pass: Math.abs(worst) <= 0.2,
+      detail: `largest |median shift| ${f2(worst)}${where ? ` (${where})` : ""}; mean |lp_x − lp_y| ${den.map(f2).join(" / ")} vs ${mden.map(f2).join(" / ")} for the mirror`,
+    });
+  }
+  return out;
+}
