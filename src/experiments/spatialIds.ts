@@ -47,7 +47,7 @@ export interface SpatialIdOptions {
   layers?: number[];
   /** pairs whose per-pair grids are kept in the result (keys "a|b"; default ["camel|frog"] when present) */
   keepPairs?: readonly string[];
-  /** rows per session call (default 32) */
+  /** rows per session call (default 64) */
   batchSize?: number;
   chat?: boolean;
   /** called after each pair with (pairs done, pairs total) */
@@ -142,7 +142,7 @@ export async function spatialIds(model: Model, opts: SpatialIdOptions = {}): Pro
   let runs = 0;
   for (let p = 0; p < pairs.length; p++) {
     const [a, b] = pairs[p];
-    const obs = await tracePair(model, a, b, sizes, canvas, sites, opts.batchSize ?? 32, opts.chat);
+    const obs = await tracePair(model, a, b, sizes, canvas, sites, opts.batchSize ?? 64, opts.chat);
     runs += obs[0].length;
     const grids = obs.map((o) => pairSpatialIds(o, GRID, { size }));
     if (p === 0) {
