@@ -17,20 +17,25 @@ export class EmbeddingCache {
     private readonly maxImages = 512,
   ) {}
 
-  private static keyOf(p: PixelValues): string {
-    return createHash("sha1").update(new Uint8Array(p.data.buffer, p.data.byteOffset, p.data.byteLength)).digest("hex") + `:${p.width}x${p.height}`;
+  private static keyOf(p: PixelValues, extra?: Record<string, ort.Tensor>): string {
+    const h = createHash("sha1").update(new Uint8Array(p.data.buffer, p.data.byteOffset, p.data.byteLength));
+    for (const [name, t] of Object.entries(extra ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const v = t.data as ArrayBufferView;
+      h.update(`${name}:${t.dims.join("x")}:`).update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+    }
+    return h.digest("hex") + `:${(p.dims ?? [p.width, p.height]).join("x")}`;
   }
 
-  /** Features of one image / frame, [tokens, d] (cached by pixel content). */
+  /** Features of one image / frame, [tokens, d] (cached by pixel content and extra inputs). */
   async features(p: PixelValues, extra?: Record<string, ort.Tensor>): Promise<Float32Array> {
-    const key = EmbeddingCache.keyOf(p);
+    const key = EmbeddingCache.keyOf(p, extra);
     const hit = this.vision.get(key);
     if (hit) {
       this.vision.delete(key);
       this.vision.set(key, hit);
       return hit;
     }
-    const out = await this.visionSession.run({ pixel_values: new ort.Tensor("float32", p.data, [1, 3, p.height, p.width]), ...(extra ?? {}) });
+    const out = await this.visionSession.run({ pixel_values: new ort.Tensor("float32", p.data, p.dims ?? [1, 3, p.height, p.width]), ...(extra ?? {}) });
     const f = out[this.visionSession.outputNames[0]].data as Float32Array;
     this.vision.set(key, f);
     if (this.vision.size > this.maxImages) this.vision.delete(this.vision.keys().next().value as string);
@@ -53,7 +58,8 @@ export class EmbeddingCache {
     const d = this.meta.hidden_size;
     const emb = new Float32Array(await this.tokens(input.ids));
     for (const span of input.spans) {
-      const f = await this.features(input.visual.pixels[span.item], input.visual.extraInputs);
+      const extra = { ...input.visual.extraInputs, ...input.visual.itemInputs?.[span.item] };
+      const f = await this.features(input.visual.pixels[span.item], extra);
       if (f.length !== span.length * d)
         throw new Error(`vision encoder gave ${f.length / d} feature vectors for a span of ${span.length} placeholder tokens`);
       emb.set(f, span.start * d);

@@ -77,10 +77,15 @@ function resizeTarget(cfg: PreprocessorConfig, w: number, h: number, fallback: n
 }
 
 export interface PixelValues {
-  /** CHW float32, normalised */
+  /** CHW float32, normalised (or the layout `dims` names) */
   data: Float32Array;
   height: number;
   width: number;
+  /**
+   * shape fed as the vision encoder's pixel_values; default [1, 3, height, width]. Families whose encoders take
+   * other layouts set it: InternVL tiles [tiles, 3, 448, 448], Qwen2-VL flattened patches [patches, C·T·P·P].
+   */
+  dims?: number[];
 }
 
 /**

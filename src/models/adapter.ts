@@ -27,8 +27,10 @@ export interface PrepareRequest {
 export interface VisualItems {
   /** one entry per encoder call item (an image, a tile, or a frame) */
   pixels: PixelValues[];
-  /** extra vision-encoder inputs (e.g. Qwen2-VL grid_thw), fed with pixel_values */
+  /** extra vision-encoder inputs fed with every item's pixel_values */
   extraInputs?: Record<string, Tensor>;
+  /** extra vision-encoder inputs of one item (e.g. Qwen2-VL's grid_thw of that image), by item index */
+  itemInputs?: Record<string, Tensor>[];
 }
 
 /** A run of placeholder positions in the expanded sequence, filled with vision features of `items`. */
