@@ -70,6 +70,8 @@ def get_args(argv=None):
     p.add_argument("--lr2", type=float, default=3e-4)
     p.add_argument("--switch-acc", type=float, default=0.9)
     p.add_argument("--aux-weight", type=float, default=0.2)
+    p.add_argument("--pos-weight", type=float, default=0.5,
+                   help="weight of the position loss: each image token also names its column/row word (c0..c3, r0..r3)")
     # bookkeeping
     p.add_argument("--eval-every", type=int, default=250)
     p.add_argument("--eval-n", type=int, default=300)
@@ -124,6 +126,20 @@ def cell_loss(model, feats, cells, class_ids: torch.Tensor):
     tgt = lut[cells]
     loss = F.cross_entropy(logits.reshape(-1, len(class_ids)), tgt.reshape(-1))
     acc = (logits.argmax(-1) == tgt).float().mean().item()
+    return loss, acc
+
+
+def pos_loss(model, feats, col_ids: torch.Tensor, row_ids: torch.Tensor, grid: int = 4):
+    """Each image token (row-major cell k) classifies its own column word c{k%4} and row word r{k//4} against the
+    tied embeddings, so position, like identity, is written into the image tokens in the words' own directions."""
+    E = model.get_input_embeddings().weight
+    k = torch.arange(feats.shape[1])
+    scale = feats.shape[-1] ** 0.5
+    lc = feats @ E[col_ids].T * scale
+    lr = feats @ E[row_ids].T * scale
+    tc, tr = (k % grid).expand(feats.shape[0], -1), (k // grid).expand(feats.shape[0], -1)
+    loss = F.cross_entropy(lc.reshape(-1, grid), tc.reshape(-1)) + F.cross_entropy(lr.reshape(-1, grid), tr.reshape(-1))
+    acc = 0.5 * ((lc.argmax(-1) == tc).float().mean() + (lr.argmax(-1) == tr).float().mean()).item()
     return loss, acc
 
 
@@ -225,6 +241,8 @@ def main(argv=None):
                       for o in sh.info.get(k, []) or [] for w in [o.lower()]})
     cell_ids = {int(x) for e in enc_train.values() if e.cell_targets is not None for x in np.unique(e.cell_targets)}
     class_ids = torch.tensor(sorted({vocab.index(o) for o in objects if o in vocab} | cell_ids | {empty_id}))
+    col_ids = torch.tensor([vocab.index(f"c{i}") for i in range(4)])
+    row_ids = torch.tensor([vocab.index(f"r{i}") for i in range(4)])
     print(f"vocab {len(vocab)} ({sum(not w.startswith('<unused') for w in vocab)} used); objects {len(objects)}; "
           f"tasks {list(enc_train)}")
 
@@ -253,7 +271,7 @@ def main(argv=None):
     total = None
     save_at = {int(s) for s in args.save_at.split(",") if s}
     grid_cells = [t for t in enc_train if enc_train[t].cell_targets is not None]
-    stat = {"loss": [], "aux": []}
+    stat = {"loss": [], "aux": [], "pos": []}
     t0 = time.time()
     last_eval = None
 
@@ -313,6 +331,10 @@ def main(argv=None):
             feats = image_features(model, to_pixels(np.concatenate(imgs)))
             loss, acc = cell_loss(model, feats, torch.from_numpy(np.concatenate(cells)), class_ids)
             stat["aux"].append(acc)
+            if args.pos_weight:
+                pl, pacc = pos_loss(model, feats, col_ids, row_ids)
+                loss = loss + args.pos_weight * pl
+                stat["pos"].append(pacc)
         else:
             mix = mix1 if stage == 1 else {t: w for t, w in mix2.items() if t in enc_train}
             tasks = list(mix)
@@ -338,6 +360,10 @@ def main(argv=None):
                 aux, acc = cell_loss(model, feats, torch.from_numpy(np.concatenate(cell_parts)), class_ids)
                 loss = loss + args.aux_weight * aux
                 stat["aux"].append(acc)
+                if args.pos_weight:
+                    pl, pacc = pos_loss(model, feats, col_ids, row_ids)
+                    loss = loss + args.pos_weight * pl
+                    stat["pos"].append(pacc)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -348,7 +374,8 @@ def main(argv=None):
         if step % 50 == 0:
             mins = (elapsed + time.time() - t0) / 60
             print(f"step {step} stage {stage} lr {lr:.2e} loss {np.mean(stat['loss'][-50:]):.4f} "
-                  f"aux {np.mean(stat['aux'][-50:]) if stat['aux'] else float('nan'):.3f} {mins:.1f} min", flush=True)
+                  f"aux {np.mean(stat['aux'][-50:]) if stat['aux'] else float('nan'):.3f} "
+                  f"pos {np.mean(stat['pos'][-50:]) if stat['pos'] else float('nan'):.3f} {mins:.1f} min", flush=True)
         if step % args.eval_every == 0 and step > args.stage0:
             el = elapsed + time.time() - t0
             res = evaluate(model, enc_held, args.eval_n)

@@ -1,0 +1,138 @@
+"""Ship a training checkpoint as a bundle in data/models: export (tools/export, ORT-vs-PyTorch self-check),
+held-out evaluation through the TypeScript engine (src/dist/cli/evalToy.js -> eval.json), and MODEL_CARD.md.
+
+  python -m tools.toy.ship <hf-checkpoint-dir> <bundle-name> [--n 300] [--max-mb 30] [--role "..."] [--skip-export]
+
+The accuracy table of the card is the one evalToy measures on the exported ONNX bundle (ONNX Runtime), never the
+training-time PyTorch numbers (those are listed separately, for reference).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+from .train import RUNS
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+MODELS = os.path.join(REPO, "data", "models")
+
+
+def dir_mb(path: str) -> float:
+    return sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(path) for f in fs) / 2 ** 20
+
+
+def n_params(ckpt: str) -> int:
+    import math
+    from safetensors import safe_open
+    with safe_open(os.path.join(ckpt, "model.safetensors"), "pt") as f:
+        return sum(math.prod(f.get_slice(k).get_shape()) for k in f.keys())
+
+
+def curve_rows(run: str, upto: int) -> list[dict]:
+    import csv
+    p = os.path.join(run, "curve.csv")
+    if not os.path.exists(p):
+        return []
+    return [r for r in csv.DictReader(open(p)) if int(r["step"]) <= upto]
+
+
+def card(name: str, ckpt: str, bundle: str, evals: list[dict], role: str, n_eval: int) -> str:
+    cfg = json.load(open(os.path.join(ckpt, "config.json")))
+    tr = json.load(open(os.path.join(ckpt, "training.json")))
+    meta = json.load(open(os.path.join(bundle, "linmech.json")))
+    args = tr["args"]
+    vc, tc = cfg["vision_config"], cfg["text_config"]
+    sc = meta.get("self_check", {})
+    lines = [f"# {name}", "", role, "",
+             "## Architecture",
+             f"- `{cfg['architectures'][0]}` (Hugging Face transformers {meta['exported_with']['transformers']}), "
+             f"{n_params(ckpt):,} parameters (tied input/output embeddings counted once).",
+             f"- Vision tower: CLIP ViT, {vc['image_size']}x{vc['image_size']} px input, patch {vc['patch_size']} "
+             f"(one patch per 16-px grid cell, {meta['tokens_per_image']} image tokens), {vc['num_hidden_layers']} layers, "
+             f"width {vc['hidden_size']}, {vc['num_attention_heads']} heads, learned position embeddings; "
+             f"features of the last layer without CLS (`vision_feature_select_strategy=default`).",
+             f"- Projector: 2-layer MLP (GELU), {vc['hidden_size']} -> {tc['hidden_size']}.",
+             f"- Decoder: {tc['model_type']} ({tc['num_hidden_layers']} layers, width {tc['hidden_size']}, "
+             f"{tc['num_attention_heads']} heads, MLP {tc['intermediate_size']}, RoPE theta {tc.get('rope_theta', (tc.get('rope_parameters') or {}).get('rope_theta'))}, "
+             f"RMSNorm), word-level vocabulary of {tc['vocab_size']} tokens (`tokenizer.json`, chat template "
+             f"`USER: <image>\\n{{question}} ASSISTANT:`).",
+             "",
+             "## Training",
+             f"- Command: `bash tools/toy/train-toy-llava.sh` (seeded, resumable; two segments, see tools/README.md); "
+             f"this bundle is the checkpoint at step **{tr['step']}** ({tr['minutes']:.1f} min of training on 2 shared CPU cores).",
+             f"- Data: scene shards from the project's scene engine (`node src/dist/cli/shards.js`, train split, "
+             f"seed {args['shard_seed']}, {args['n_train']:,} scenes per task, 64x64 px, re-used across epochs); "
+             "6 objects (horse, lemon, truck, kite, mushroom, cactus) never appear in training relation questions.",
+             f"- Recipe: stage 0 ({args['stage0']} steps) vision pre-training, each image token classifies its grid cell's "
+             "object (or `empty`) against the tied word embeddings; stage 1 grid relations + grounding questions "
+             f"(`{args['tasks1']}`), loss on the answer token + 0.2 x the cell loss, AdamW lr {args['lr']} cosine; "
+             f"stage 2 (from grid relations >= {args['switch_acc']}) all relation tasks (`{args['tasks2']}`), lr {args['lr2']} cosine. "
+             f"Batch {args['batch']}."
+             + (f" From step 1000 (second segment of the run): position loss (weight {args['pos_weight']}), each image token also "
+                "classifies its own column word (c0..c3) and row word (r0..r3) against the tied embeddings."
+                if args.get("pos_weight") else " No position loss (it was added to the recipe at step 1000 of the main run)."),
+             "",
+             f"## Held-out accuracy (ONNX Runtime, this bundle)",
+             f"Measured by `node src/dist/cli/evalToy.js --model {name} --n {n_eval}` on freshly generated held-out scenes "
+             "(held-out seed stream; relation questions about the 6 held-out objects), greedy answer. Raw numbers: `eval.json`.",
+             "",
+             "| task | n | accuracy | chance |", "|---|---|---|---|"]
+    for r in evals:
+        lines.append(f"| {r['task']} | {r['n']} | {r['accuracy']:.3f} | {r['chance']:.3f} |")
+    lines += ["",
+              "## Export check",
+              f"`tools/export` self-check, ONNX Runtime vs PyTorch logits: prefill max |diff| "
+              f"{sc.get('prefill_logits_max_abs', float('nan')):.1e}, decode {sc.get('decode_logits_max_abs', float('nan')):.1e} "
+              f"(tolerance {sc.get('tolerance', 1e-4)}). Bundle size {dir_mb(bundle):.1f} MB.", ""]
+    rows = curve_rows(os.path.join(RUNS, args["name"]), tr["step"])
+    if rows:
+        tasks = [k for k in rows[0] if k not in ("step", "minutes", "stage", "lr", "loss", "aux_acc")]
+        lines += ["## Learning curve up to this checkpoint (PyTorch, 300 held-out shard scenes per task)", "",
+                  "| step | min | stage | loss | " + " | ".join(tasks) + " |",
+                  "|---" * (4 + len(tasks)) + "|"]
+        for r in rows[::2] if len(rows) > 16 else rows:
+            lines.append(f"| {r['step']} | {float(r['minutes']):.0f} | {r['stage']} | {r['loss']} | "
+                         + " | ".join(r[t] or "-" for t in tasks) + " |")
+        lines.append("")
+    lines += ["## Licence", "Model weights: MIT (this project). Training images use Twemoji graphics (CC-BY 4.0, see "
+              "data/ATTRIBUTION.md).", ""]
+    return "\n".join(lines)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("ckpt")
+    p.add_argument("name")
+    p.add_argument("--n", type=int, default=300)
+    p.add_argument("--max-mb", type=float, default=30)
+    p.add_argument("--role", default="")
+    p.add_argument("--skip-export", action="store_true")
+    p.add_argument("--card-only", action="store_true", help="rewrite MODEL_CARD.md from the existing eval.json")
+    a = p.parse_args()
+    bundle = os.path.join(MODELS, a.name)
+    if not (a.skip_export or a.card_only):
+        r = subprocess.run([sys.executable, "-m", "tools.export.export", a.ckpt, bundle], cwd=REPO)
+        if r.returncode:
+            sys.exit(f"export of {a.ckpt} failed (exit {r.returncode})")
+    mb = dir_mb(bundle)
+    if mb > a.max_mb:
+        sys.exit(f"{bundle} is {mb:.1f} MB, over the {a.max_mb} MB limit")
+    ev = os.path.join(bundle, "eval.json")
+    r = subprocess.CompletedProcess([], 0) if a.card_only else subprocess.run(["node", os.path.join(REPO, "src", "dist", "cli", "evalToy.js"), "--model", bundle,
+                        "--n", str(a.n), "--json", ev], cwd=REPO)
+    if r.returncode:
+        sys.exit(f"evalToy on {bundle} failed (exit {r.returncode})")
+    evals = json.load(open(ev))
+    for e in evals:  # the bundle name, not the absolute path, in the shipped file
+        e["model"] = a.name
+    json.dump(evals, open(ev, "w"), indent=1)
+    role = a.role or "Toy LLaVA of the linmech project."
+    open(os.path.join(bundle, "MODEL_CARD.md"), "w").write(card(a.name, a.ckpt, bundle, evals, role, a.n))
+    print(f"shipped {bundle} ({mb:.1f} MB)")
+
+
+if __name__ == "__main__":
+    main()
