@@ -49,7 +49,13 @@ export interface BatchItem {
   edits?: Edit[];
 }
 
-export interface LoadOptions extends SessionOptions {}
+export interface LoadOptions extends SessionOptions {
+  /**
+   * memory budget of the prefix key/value cache in MiB (default 512; least recently used prefixes go first). A
+   * prefix larger than the budget is recomputed per chunk instead of cached (LLaVA-1.5-7B: ~0.6 GB per image).
+   */
+  prefixCacheMB?: number;
+}
 
 export class Model {
   /** next-token log-probs and generation only; no trace/patch when loaded with instrumented: false */
@@ -62,10 +68,11 @@ export class Model {
     private readonly adapter: ModelAdapter,
     readonly text: TextCodec,
     private readonly sessions: BundleSessions,
+    prefixCacheMB = 512,
   ) {
     this.instrumented = sessions.instrumented;
     this.embeddings = new EmbeddingCache(sessions.vision, sessions.embed, bundle.meta);
-    this.executor = new Executor(sessions.decoder, sessions.instrumented, bundle.meta, this.embeddings, text.eosTokenId);
+    this.executor = new Executor(sessions.decoder, sessions.instrumented, bundle.meta, this.embeddings, text.eosTokenId, prefixCacheMB * 1024 * 1024);
   }
 
   get name(): string {
@@ -203,6 +210,8 @@ export async function loadModel(pathOrName: string, options: LoadOptions = {}): 
   const bundle = readBundle(pathOrName);
   const adapter = adapterFor(bundle);
   const text = new TextCodec(bundle.tokenizerJson, bundle.tokenizerConfig);
+  const mb = options.prefixCacheMB ?? 512;
+  if (!(Number.isFinite(mb) && mb >= 0)) throw new Error(`prefixCacheMB must be a number of MiB ≥ 0, got ${options.prefixCacheMB}`);
   const sessions = await openSessions(bundle, options);
-  return new Model(bundle, adapter, text, sessions);
+  return new Model(bundle, adapter, text, sessions, mb);
 }

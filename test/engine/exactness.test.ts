@@ -126,3 +126,12 @@ test("graphs below opset 16 (no ScatterND reduction) get the GatherND+Add write 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a prefix cache too small to hold a prefix still gives the same results (prefix recomputed per chunk)", async () => {
+  const small = await loadModel(BUNDLE, { threads: 1, prefixCacheMB: 0 });
+  const sets = sweep(x);
+  const a = await model.patchMany(x, sets, { logprobs: ["left"], batchSize: 4 });
+  const b = await small.patchMany(x, sets, { logprobs: ["left"], batchSize: 4 });
+  for (let k = 0; k < sets.length; k++) assert.ok(bitEqual(a[k].lastLogprobs, b[k].lastLogprobs), `edit set ${k}`);
+  await assert.rejects(loadModel(BUNDLE, { prefixCacheMB: -1 }), /prefixCacheMB must be a number of MiB ≥ 0, got -1/);
+});
