@@ -51,7 +51,7 @@ const EMPTY = {
 
 /**
  * Packs the per-layer patches and reads into the instrumented graph's shared inputs (layers 0..L-1 in order;
- * site.offsets marks each layer's rows in the replace, add and trace lists).
+ * site.counts gives each layer's number of rows in the replace, add and trace lists).
  */
 function packSites(c: DecoderCall, L: number, d: number): Record<string, ort.Tensor> {
   let nr = 0, na = 0, nt = 0;
@@ -63,12 +63,10 @@ function packSites(c: DecoderCall, L: number, d: number): Record<string, ort.Ten
   const rIdx = new BigInt64Array(2 * nr), rVal = new Float32Array(nr * d);
   const aIdx = new BigInt64Array(2 * na), aVal = new Float32Array(na * d);
   const tIdx = new BigInt64Array(2 * nt);
-  const off = new BigInt64Array(3 * (L + 1));
+  const counts = new BigInt64Array(3 * L);
   let r = 0, a = 0, t = 0;
   for (let i = 0; i < L; i++) {
-    off[i] = BigInt(r);
-    off[L + 1 + i] = BigInt(a);
-    off[2 * (L + 1) + i] = BigInt(t);
+    const r0 = r, a0 = a, t0 = t;
     const p = c.patches?.get(i);
     if (p)
       for (let k = 0; k < p.mode.length; k++) {
@@ -79,10 +77,10 @@ function packSites(c: DecoderCall, L: number, d: number): Record<string, ort.Ten
       }
     const tr = c.traces?.get(i);
     if (tr) (tIdx.set(tr, 2 * t), (t += tr.length / 2));
+    counts[i] = BigInt(r - r0);
+    counts[L + i] = BigInt(a - a0);
+    counts[2 * L + i] = BigInt(t - t0);
   }
-  off[L] = BigInt(r);
-  off[2 * L + 1] = BigInt(a);
-  off[3 * L + 2] = BigInt(t);
   const I = SITE_INPUTS;
   return {
     [I.replaceIndex]: new ort.Tensor("int64", rIdx, [nr, 2]),
@@ -90,7 +88,7 @@ function packSites(c: DecoderCall, L: number, d: number): Record<string, ort.Ten
     [I.addIndex]: new ort.Tensor("int64", aIdx, [na, 2]),
     [I.addValue]: new ort.Tensor("float32", aVal, [na, d]),
     [I.traceIndex]: new ort.Tensor("int64", tIdx, [nt, 2]),
-    [I.offsets]: new ort.Tensor("int64", off, [off.length]),
+    [I.counts]: new ort.Tensor("int64", counts, [counts.length]),
   };
 }
 

@@ -4,16 +4,17 @@
 // layers 0..L-1 in the engine):
 //   patch.replace_index [R,2] int64 (batch row, position), patch.replace_value [R,d] float32,
 //   patch.add_index [A,2] int64, patch.add_value [A,d] float32, trace.index [M,2] int64,
-//   site.offsets [3·(S+1)] int64: where each site's rows start/end in the three row lists (replace, add, trace).
+//   site.counts [3·S] int64: how many rows each site has in the three row lists (replace, add, trace).
 // For every instrumented tensor h ([B,T,d], one per `blocks.{i}.hook_resid_post`, site k):
-//   write  rows k of each list = Slice(list, offsets[k], offsets[k+1]);
+//   write  one Split per list (by the counts) hands site k its rows;
 //          h1 = ScatterND(h, replace rows); h' = ScatterND(h1, add rows, reduction="add") (opset >= 16; older
 //          graphs: GatherND + Add + ScatterND, the same float arithmetic), and every former consumer of h
 //          (block i+1, or the final norm after the last block) reads h' instead;
 //   read   output trace.{i} [K,d] = GatherND(h', trace rows k) (post-edit value).
 // Why packed: every graph input costs ~5 µs per session call in onnxruntime-node (tensor marshalling and
 // binding), while a small node costs < 1 µs; five inputs per layer made an unedited call of the 8-layer toy
-// model ~6% slower than the plain graph, the packed layout costs 7 inputs in all, whatever the depth.
+// model ~6% slower than the plain graph; the packed layout costs 7 inputs and 8 small nodes in all plus 3 per
+// layer (two ScatterND, one GatherND), whatever the depth.
 // A position is either replaced or added to (edits are merged per position first: replace then add = replace by
 // the sum), so the two scatters never touch the same row. Unused sites get zero-length slices; ScatterND with no
 // indices is a copy, so a run with no edits computes exactly the plain model. `logits.index` [K,2] → output
@@ -53,7 +54,7 @@ export const SITE_INPUTS = {
   addIndex: "patch.add_index",
   addValue: "patch.add_value",
   traceIndex: "trace.index",
-  offsets: "site.offsets",
+  counts: "site.counts",
 } as const;
 /** output with the traced vectors of one layer */
 export const traceOutputName = (layer: number) => `trace.${layer}`;
@@ -115,18 +116,23 @@ export function instrumentDecoder(model: ModelProto, opts: InstrumentOptions): M
   const I = SITE_INPUTS;
   const konst = (name: string, value: number) =>
     node("Constant", name, [], [name], [{ name: "value", type: AttributeType.TENSOR, t: { dims: [1], data_type: DataType.INT64, int64_data: [value] } }]);
-  // boundaries: offsets[j] for j in 0 .. 3(S+1)-1, each a [1] tensor (Slice's starts/ends)
-  const bound = (kind: number, k: number) => `/linmech/offsets/${kind}.${k}`;
-  for (let kind = 0; kind < 3; kind++)
-    for (let k = 0; k <= S; k++) {
-      const j = kind * (S + 1) + k;
-      nodes.push(konst(`/linmech/const/${j}`, j), node("Gather", bound(kind, k), [I.offsets, `/linmech/const/${j}`], [bound(kind, k)]));
-    }
-  nodes.push(konst("/linmech/const/axis0", 0));
-  const rows = (p: string, list: string, kind: number, k: number) => {
-    nodes.push(node("Slice", `${p}/${list}`, [list, bound(kind, k), bound(kind, k + 1), "/linmech/const/axis0"], [`${p}/${list}`]));
-    return `${p}/${list}`;
+  // per kind (0 replace, 1 add, 2 trace): counts[kind·S .. (kind+1)·S) = rows of each site; one Split per list
+  // hands every site its rows (zero-length when unused)
+  if (S > 0) nodes.push(konst("/linmech/const/axis0", 0));
+  const split = (list: string, kind: number): string[] => {
+    const counts = `/linmech/counts/${kind}`;
+    if (!nodes.some((n) => n.name === counts))
+      nodes.push(
+        konst(`${counts}/start`, kind * S), konst(`${counts}/end`, (kind + 1) * S),
+        node("Slice", counts, [I.counts, `${counts}/start`, `${counts}/end`, "/linmech/const/axis0"], [counts]),
+      );
+    const outs = opts.sites.map((s) => `/linmech/site.${s.layer}/${list}`);
+    nodes.push(node("Split", `/linmech/split/${list}`, [list, counts], outs, [{ name: "axis", type: AttributeType.INT, i: 0 }]));
+    return outs;
   };
+  const none = (): string[] => [];
+  const [rIdx, rVal, aIdx, aVal, tIdx] = S === 0 ? [none(), none(), none(), none(), none()]
+    : [split(I.replaceIndex, 0), split(I.replaceValue, 0), split(I.addIndex, 1), split(I.addValue, 1), split(I.traceIndex, 2)];
 
   opts.sites.forEach((s, k) => {
     checkTopLevel(g, s.tensor, `blocks.${s.layer}.hook_resid_post`);
@@ -142,29 +148,26 @@ export function instrumentDecoder(model: ModelProto, opts: InstrumentOptions): M
     }
     if (outputs.some((o) => o.name === h)) throw new Error(`residual tensor "${h}" is a graph output; cannot instrument it in place`);
     const p = `/linmech/site.${s.layer}`;
-    const rIdx = rows(p, I.replaceIndex, 0, k), rVal = rows(p, I.replaceValue, 0, k);
-    const aIdx = rows(p, I.addIndex, 1, k), aVal = rows(p, I.addValue, 1, k);
-    const tIdx = rows(p, I.traceIndex, 2, k);
-    nodes.push(node("ScatterND", `${p}/replace`, [h, rIdx, rVal], [`${p}/replaced`]));
+    nodes.push(node("ScatterND", `${p}/replace`, [h, rIdx[k], rVal[k]], [`${p}/replaced`]));
     if (scatterAdd)
-      nodes.push(node("ScatterND", `${p}/add`, [`${p}/replaced`, aIdx, aVal], [edited],
+      nodes.push(node("ScatterND", `${p}/add`, [`${p}/replaced`, aIdx[k], aVal[k]], [edited],
         [{ name: "reduction", type: AttributeType.STRING, s: new TextEncoder().encode("add") }]));
     else
       nodes.push(
-        node("GatherND", `${p}/add_gather`, [`${p}/replaced`, aIdx], [`${p}/add_current`]),
-        node("Add", `${p}/add_sum`, [`${p}/add_current`, aVal], [`${p}/add_new`]),
-        node("ScatterND", `${p}/add`, [`${p}/replaced`, aIdx, `${p}/add_new`], [edited]),
+        node("GatherND", `${p}/add_gather`, [`${p}/replaced`, aIdx[k]], [`${p}/add_current`]),
+        node("Add", `${p}/add_sum`, [`${p}/add_current`, aVal[k]], [`${p}/add_new`]),
+        node("ScatterND", `${p}/add`, [`${p}/replaced`, aIdx[k], `${p}/add_new`], [edited]),
       );
-    nodes.push(node("GatherND", `${p}/trace_gather`, [edited, tIdx], [traceOutputName(s.layer)]));
+    nodes.push(node("GatherND", `${p}/trace_gather`, [edited, tIdx[k]], [traceOutputName(s.layer)]));
     outputs.push(valueInfo(traceOutputName(s.layer), DataType.FLOAT, [`trace_count_${s.layer}`, d]));
   });
-  inputs.push(
+  if (S > 0) inputs.push(
     valueInfo(I.replaceIndex, DataType.INT64, ["replace_count", 2]),
     valueInfo(I.replaceValue, DataType.FLOAT, ["replace_count", d]),
     valueInfo(I.addIndex, DataType.INT64, ["add_count", 2]),
     valueInfo(I.addValue, DataType.FLOAT, ["add_count", d]),
     valueInfo(I.traceIndex, DataType.INT64, ["trace_count", 2]),
-    valueInfo(I.offsets, DataType.INT64, [3 * (S + 1)]),
+    valueInfo(I.counts, DataType.INT64, [3 * S]),
   );
   nodes.push(node("GatherND", "/linmech/logits_gather", [logits, LOGITS_INDEX], [LOGITS_AT]));
   inputs.push(valueInfo(LOGITS_INDEX, DataType.INT64, ["logits_count", 2]));
