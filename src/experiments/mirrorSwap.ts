@@ -365,6 +365,13 @@ export function describeSwapPattern(mirror: SwapSummary, attribute?: SwapSummary
     return c ? ks.map(([, k]) => avgWords(c, mirror.answers, k)) : [];
   };
   const out: PatternCheck[] = [];
+  // Without a model that answers the question, the ratios below divide noise by noise: check that first.
+  const dens = mirror.answers.map((a) => mirror.meanDenominator[a]);
+  out.push({
+    name: "model solves the task (prerequisite: otherwise the shifts are ratios of noise)",
+    pass: mirror.accuracy.original >= 0.75 && mirror.accuracy.counterfactual >= 0.75,
+    detail: `accuracy ${f2(mirror.accuracy.original)} on the originals, ${f2(mirror.accuracy.counterfactual)} on the mirrors (chance 0.5); mean |lp_x − lp_y| ${dens.map(f2).join(" / ")}`,
+  });
   const img = series("image"), txt = series("text"), obj = series("objectWords");
   const blocks = ks.map(([L]) => L);
   if (img.length) {
