@@ -222,6 +222,12 @@ class Qwen2VLFamily(Family):
         frees the torch model before ONNX Runtime runs)."""
         return self._positions
 
+    def torch_decode_position_ids(self, sample: dict) -> torch.Tensor:
+        """[3, B, 1] positions of the first generated token (max(position) + 1 in every row)."""
+        B = self._positions.shape[1]
+        nxt = self._positions.max(axis=(0, 2)) + 1
+        return torch.from_numpy(np.ascontiguousarray(np.broadcast_to(nxt[None, :, None], (3, B, 1))))
+
     def ort_inputs_embeds(self, sessions: dict, sample: dict) -> np.ndarray:
         ids = sample["input_ids"].numpy()
         emb = sessions["embed"].run(None, {"input_ids": ids})[0].copy()

@@ -86,3 +86,27 @@ def qwen2_tokenizer():
                          pad_token="<|endoftext|>")
     tok.add_special_tokens({"additional_special_tokens": QWEN_SPECIAL})
     return tok
+
+
+GEMMA_SPECIAL = ["<start_of_turn>", "<end_of_turn>", "<start_of_image>", "<end_of_image>", "<image_soft_token>"]
+
+
+def gemma_tokenizer():
+    """Gemma-3 kind: <pad> <eos> <bos> <unk> <mask>, turn and image specials, byte fallback, BPE over text whose
+    spaces the normalizer turns into "▁" (GemmaTokenizer)."""
+    from tokenizers import pre_tokenizers
+    from transformers import GemmaTokenizer
+
+    trained, merges = _train_bpe(pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="never", split=True), 220)
+    vocab = {}
+    for t in ["<pad>", "<eos>", "<bos>", "<unk>", "<mask>"] + GEMMA_SPECIAL:
+        vocab[t] = len(vocab)
+    for b in range(256):
+        vocab[f"<0x{b:02X}>"] = len(vocab)
+    for t in sorted(trained, key=trained.get):
+        vocab.setdefault(t, len(vocab))
+    tok = GemmaTokenizer(vocab=vocab, merges=merges, extra_special_tokens={
+        "boi_token": "<start_of_image>", "eoi_token": "<end_of_image>", "image_token": "<image_soft_token>",
+        "sot_token": "<start_of_turn>", "eot_token": "<end_of_turn>"})
+    tok.add_special_tokens({"additional_special_tokens": GEMMA_SPECIAL})
+    return tok
