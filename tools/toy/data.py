@@ -105,13 +105,38 @@ class Encoded:
                     t[i, row * grid + col] = oid
             self.cell_targets = t
 
+        # binding targets: where each object word of the question sits (last sub-token, as the paper reads it)
+        # and that object's column/row (grid cell, or the 4x4 bin of its box centre in free-position scenes)
+        self.obj_pos = np.full((len(shard.meta), 3), -1, np.int64)
+        self.obj_col = np.zeros((len(shard.meta), 3), np.int64)
+        self.obj_row = np.zeros((len(shard.meta), 3), np.int64)
+        if shard.images.ndim == 4:
+            h, w = shard.info["height"], shard.info["width"]
+            for i, m in enumerate(shard.meta):
+                seq = seqs[i]
+                start = seq.index(image_id) + N_IMAGE_TOKENS
+                names = [o if isinstance(o, str) else o["name"] for o in m.get("objects", [])]
+                for j, name in enumerate(names[:3]):
+                    wid = tokenizer.convert_tokens_to_ids(words_of(name)[-1])
+                    hits = [k for k in range(start, len(seq)) if seq[k] == wid]
+                    if not hits:
+                        continue
+                    if m.get("cells"):
+                        col, row = m["cells"][j]
+                    else:
+                        x0, y0, x1, y1 = m["boxes"][j]
+                        col = min(grid - 1, int((x0 + x1) / 2 / (w / grid)))
+                        row = min(grid - 1, int((y0 + y1) / 2 / (h / grid)))
+                    self.obj_pos[i, j], self.obj_col[i, j], self.obj_row[i, j] = hits[-1], col, row
+
     def __len__(self):
         return len(self.answers)
 
     def batch(self, idx: np.ndarray):
         L = int(self.lengths[idx].max())
         out = {"ids": self.ids[idx, :L], "ans_pos": self.lengths[idx] - 1, "answer": self.answers[idx],
-               "images": np.asarray(self.shard.images[idx])}
+               "images": np.asarray(self.shard.images[idx]),
+               "obj_pos": self.obj_pos[idx], "obj_col": self.obj_col[idx], "obj_row": self.obj_row[idx]}
         if self.cell_targets is not None:
             out["cells"] = self.cell_targets[idx]
         return out

@@ -61,19 +61,22 @@ def card(name: str, ckpt: str, bundle: str, evals: list[dict], role: str, n_eval
              f"`USER: <image>\\n{{question}} ASSISTANT:`).",
              "",
              "## Training",
-             f"- Command: `bash tools/toy/train-toy-llava.sh` (seeded, resumable; two segments, see tools/README.md); "
+             f"- Command: `bash tools/toy/train-toy-llava.sh` (seeded, resumable; see tools/README.md); "
              f"this bundle is the checkpoint at step **{tr['step']}** ({tr['minutes']:.1f} min of training on 2 shared CPU cores).",
              f"- Data: scene shards from the project's scene engine (`node src/dist/cli/shards.js`, train split, "
              f"seed {args['shard_seed']}, {args['n_train']:,} scenes per task, 64x64 px, re-used across epochs); "
              "6 objects (horse, lemon, truck, kite, mushroom, cactus) never appear in training relation questions.",
              f"- Recipe: stage 0 ({args['stage0']} steps) vision pre-training, each image token classifies its grid cell's "
-             "object (or `empty`) against the tied word embeddings; stage 1 grid relations + grounding questions "
-             f"(`{args['tasks1']}`), loss on the answer token + 0.2 x the cell loss, AdamW lr {args['lr']} cosine; "
-             f"stage 2 (from grid relations >= {args['switch_acc']}) all relation tasks (`{args['tasks2']}`), lr {args['lr2']} cosine. "
-             f"Batch {args['batch']}."
-             + (f" From step 1000 (second segment of the run): position loss (weight {args['pos_weight']}), each image token also "
-                "classifies its own column word (c0..c3) and row word (r0..r3) against the tied embeddings."
-                if args.get("pos_weight") else " No position loss (it was added to the recipe at step 1000 of the main run)."),
+             "object (or `empty`) against the tied word embeddings"
+             + (f" and its own column word (c0..c3) and row word (r0..r3) (position loss, weight {args['pos_weight']})"
+                if args.get("pos_weight") else "")
+             + f"; stage 1 every task of the mix `{args['tasks1']}`, loss on the answer token + {args['aux_weight']} x the cell loss"
+             + (f" + the **binding loss** (weight {args['bind_weight']}): in the residual stream `hidden_states[{args['bind_layer']}]` "
+                f"(= `blocks.{args['bind_layer'] - 1}.hook_resid_post`), read through the final norm and the tied embeddings, "
+                "each object word of the question names its object's column and row word"
+                if args.get("bind_weight") else "")
+             + f"; AdamW lr {args['lr']} " + ("constant after warm-up" if args.get("const_lr") else "cosine")
+             + f", batch {args['batch']}.",
              "",
              f"## Held-out accuracy (ONNX Runtime, this bundle)",
              f"Measured by `node src/dist/cli/evalToy.js --model {name} --n {n_eval}` on freshly generated held-out scenes "
