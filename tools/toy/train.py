@@ -75,6 +75,9 @@ def get_args(argv=None):
                         "names its object's column and row word (logit lens through the tied embeddings)")
     p.add_argument("--bind-layer", type=int, default=4, help="residual stream index (hidden_states[k]) of the binding loss")
     p.add_argument("--const-lr", action="store_true", help="stage 1: constant lr after warm-up (no cosine decay)")
+    p.add_argument("--decay-from", type=int, default=0,
+                   help="with --const-lr: from this step on, cosine-decay the lr to 5%% over --decay-steps steps")
+    p.add_argument("--decay-steps", type=int, default=2000)
     p.add_argument("--pos-weight", type=float, default=0.5,
                    help="weight of the position loss: each image token also names its column/row word (c0..c3, r0..r3)")
     # bookkeeping
@@ -215,6 +218,9 @@ def lr_at(step, args, stage2_start):
         warm = min(1.0, (s + 1) / args.warmup)
         frac = min(1.0, s / max(1, args.steps1))
         if args.const_lr:
+            if args.decay_from and step >= args.decay_from:
+                f = min(1.0, (step - args.decay_from) / max(1, args.decay_steps))
+                return args.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * f)))
             return args.lr * warm
         return args.lr * warm * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
     s = step - stage2_start
