@@ -23,6 +23,11 @@ export interface BundleMeta {
   /** site name → ONNX tensor name (hook_embed → "inputs_embeds") */
   hook_map: Record<string, string>;
   final_norm_output?: string;
+  /**
+   * "bidirectional": tokens of one image attend to each other in both directions (Gemma-3); prefix reuse then never
+   * splits inside an image. Default causal.
+   */
+  image_attention?: "causal" | "bidirectional";
   /** video families: placeholder of a clip and the most frames the model takes */
   video_token?: string;
   video_token_id?: number;

@@ -93,6 +93,15 @@ export class Executor {
       for (const [layer, m] of r.edits) for (const q of m.keys()) p = Math.min(p, q), void layer;
       for (const [layer, ps] of r.traces) if (layer >= 0) for (const q of ps) p = Math.min(p, q);
     }
+    // bundles whose image tokens attend to each other in both directions (linmech.json image_attention =
+    // "bidirectional", e.g. Gemma-3): an edit inside an image reaches the image's earlier tokens, so the cached
+    // prefix ends before the image
+    if (this.meta.image_attention === "bidirectional")
+      for (let moved = true; moved; ) {
+        moved = false;
+        for (const r of rows)
+          for (const s of r.input.spans) if (s.start < p && p < s.start + s.length) (p = s.start), (moved = true);
+      }
     return Math.max(0, p);
   }
 

@@ -1,4 +1,5 @@
 export * from "./adapter";
+export { gemma3Adapter } from "./gemma3";
 export { llavaAdapter } from "./llava";
 export { llavaVideoAdapter } from "./llavaVideo";
 export { qwen2vlAdapter, smartResize } from "./qwen2vl";

@@ -3,6 +3,7 @@ import type { Bundle } from "../engine/bundle";
 import type { AdapterFactory, ModelAdapter } from "./adapter";
 import { llavaAdapter } from "./llava";
 import { llavaVideoAdapter } from "./llavaVideo";
+import { gemma3Adapter } from "./gemma3";
 import { qwen2vlAdapter } from "./qwen2vl";
 
 const FAMILIES = new Map<string, AdapterFactory>([
@@ -12,6 +13,7 @@ const FAMILIES = new Map<string, AdapterFactory>([
   ["toy-llava-video", llavaVideoAdapter],
   ["qwen2-vl", qwen2vlAdapter],
   ["qwen2.5-vl", qwen2vlAdapter],
+  ["gemma-3", gemma3Adapter],
 ]);
 
 /** Adds (or replaces) the adapter of a family. */

@@ -1,7 +1,8 @@
 // Shared parity suite of the real-family tests: a seeded tiny model of the family (tools/reference/families), its
 // exported bundle and PyTorch reference values (built on demand under .cache/fixtures/family-<name>, cached), and
-// the checks of issue 7: every site's residual stream and the last log-probs ≤ 1e-4, a replace edit and an add
-// edit ≤ 1e-4, three greedy tokens identical (clean and with each edit on the prompt).
+// the checks of issue 7: every site's residual stream and the last log-probs ≤ 1e-4, a replace edit, an edit inside
+// the image (with the last block's stream at every position) and an add edit ≤ 1e-4, three greedy tokens identical
+// (clean and with each edit on the prompt).
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -40,6 +41,8 @@ interface RefPatch {
   last_logprobs: ArrayRef;
   generate: number[];
   changes_generation?: boolean;
+  /** post-edit residual stream at every position of some sites (the image edit) */
+  hidden?: Record<string, ArrayRef>;
 }
 export interface FamilyReference {
   family: string;
@@ -148,6 +151,19 @@ export function familyParity(family: string, extra?: (ctx: () => { model: Model;
       assert.ok(d <= TOL, `${p.name}: log-prob max abs diff ${d}`);
       t.diagnostic(`${p.name}: log-prob max abs diff ${d.toExponential(2)}`);
       assert.ok(maxAbsDiff(theirs, clean) > 100 * TOL, `${p.name}: the edit must move the log-probs`);
+      for (const [s, a] of Object.entries(p.hidden ?? {})) {
+        // every position (no prefix to reuse), and the positions from the first edit on (the executor reuses the
+        // prefix before it: before the image where image tokens attend to each other bidirectionally)
+        const want = load(a), first = Math.min(...p.edits.flatMap((e) => e.positions));
+        const all = await model.trace(x, s as SiteName, { edits: edits(p) });
+        const dAll = maxAbsDiff(all.get(s as SiteName).data, want);
+        assert.ok(dAll <= TOL, `${p.name} ${s}, every position: max abs diff ${dAll}`);
+        const from = Array.from({ length: x.length - first }, (_, k) => first + k);
+        const tail = await model.trace(x, { site: s as SiteName, positions: from }, { edits: edits(p) });
+        const dTail = maxAbsDiff(tail.get(s as SiteName).data, want.subarray(first * model.width));
+        assert.ok(dTail <= TOL, `${p.name} ${s}, positions ${first}..: max abs diff ${dTail}`);
+        t.diagnostic(`${p.name}: ${s} after the edit, every position: max abs diff ${Math.max(dAll, dTail).toExponential(2)}`);
+      }
     }
   });
 

@@ -8,9 +8,11 @@ forward hooks (eager attention), written as reference.json + arrays/*.f32 (raw l
   - two inputs (the two objects swapped, same length): expanded ids and tokens, word positions (last sub-token of
     " " + word), the residual stream at every site (hook_embed = input of decoder layer 0, blocks.i.hook_resid_post
     = output of decoder layer i, pre-final-norm), last-position log-probs, three greedy tokens;
-  - a replace edit (input 1's blocks.1 stream at both object positions written into input 0) and an add edit (a
-    seeded vector added at two layers at the last prompt position): log-probs and three greedy tokens, the edits
-    applied on the prefill pass only (carried through the KV cache), as the engine does.
+  - a replace edit (input 1's blocks.1 stream at both object positions written into input 0), an image edit
+    (input 1's blocks.0 stream at two middle image tokens written into input 0; the last block's stream at every
+    position kept) and an add edit (a seeded vector added at two layers at the last prompt position): log-probs and
+    three greedy tokens, the edits applied on the prefill pass only (carried through the KV cache), as the engine
+    does.
 """
 from __future__ import annotations
 
@@ -200,6 +202,19 @@ def build(family: str, out_dir: Path, seed: int = 0, check: bool = True) -> dict
     patches.append({"name": "replace", "edits": [{"op": "replace", "site": rep_site, "positions": rep_pos,
                                                   "values": arrays.put("replace_values", rep_vals)}],
                     "last_logprobs": arrays.put("patch_replace.last_logprobs", lp), "generate": gen})
+    # an edit inside the first image: two middle image tokens at blocks.0 replaced by input 1's values; the
+    # last block's stream is kept at every position (families with bidirectional image attention change image
+    # tokens before the edit too)
+    img = [i for i, t in enumerate(inputs[0]["input_ids"]) if t == meta["image_token_id"]]
+    img_pos = [img[len(img) // 2 - 1], img[len(img) // 2]]
+    img_vals = sites_of[1]["blocks.0.hook_resid_post"][img_pos]
+    lp, img_sites, gen = runner.forward(encs[0], [{"layer": 0, "op": "replace", "positions": img_pos, "values": img_vals}],
+                                        capture=True, generate=NEW_TOKENS)
+    last_site = f"blocks.{L - 1}.hook_resid_post"
+    patches.append({"name": "image", "edits": [{"op": "replace", "site": "blocks.0.hook_resid_post", "positions": img_pos,
+                                                "values": arrays.put("image_values", img_vals)}],
+                    "last_logprobs": arrays.put("patch_image.last_logprobs", lp), "generate": gen,
+                    "hidden": {last_site: arrays.put(f"patch_image.{last_site}", img_sites[last_site])}})
     scale = 1.0
     for scale in (2.0, 4.0, 8.0, 16.0):
         add_edits = [{"layer": l, "op": "add", "positions": [T0 - 1], "values": (base * scale)[None]} for l in add_layers]
