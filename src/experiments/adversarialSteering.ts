@@ -35,7 +35,9 @@
 //     suffix: the toy model is trained to answer with one word).
 //  8. Reported in addition: the all-layer summary, the statistical test, exclusions, and legend labels "spatial ID" /
 //     "noise" (the authors' legend says "Correct"/"Wrong").
-import type { Model } from "../engine/model";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadModel, type LoadOptions, type Model } from "../engine/model";
 import { add, type Edit } from "../engine/edits";
 import { resid } from "../engine/sites";
 import { idDifference, type SpatialIdGrid } from "../analysis/spatialIds";
@@ -43,7 +45,7 @@ import { createRng, randomVectorWithNorm } from "../analysis/rng";
 import { answerVerdict, type Verdict } from "../analysis/steerability";
 import { allLayerSummary, flipRatesByLayer, isFlipped, topLayerSummary, type FlipRate, type FlipSample, type LayerSummary } from "../analysis/flips";
 import { hashSeed } from "../data/seeds";
-import { idGridAt, l2norm, scaleToNorm, negated, type IdGrids, type SteeringSample } from "./steering";
+import { bundleFingerprint, idGridAt, l2norm, negated, scaleToNorm, sceneObjectsFor, steeringSamples, universalIdsFor, type IdGrids, type SteeringSample } from "./steering";
 
 export interface AdversarialOptions {
   /** block indices to steer at (default every block) */
@@ -283,4 +285,96 @@ export function summariseAdversarial(r: AdversarialResult, k = 3): AdversarialSu
     nonsense: r.questions.filter((q) => q.verdict === "nonsense").length,
     questions: r.questions.length,
   };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// One model's Fig 2 / Fig 9 run, cached (the two notebooks share it)
+
+export interface ModelRunOptions {
+  /** questions per task: n left/right (clutter-lr) + n above/below (clutter-ab) */
+  n: number;
+  factor?: number;
+  /** scene seed (default 42) */
+  seed?: number;
+  /** noise seed (default 0) */
+  noiseSeed?: number;
+  layers?: number[];
+  generate?: number;
+  /** objects of the universal IDs when they must be computed (universalIdsFor) and their artefact variant */
+  idObjects?: readonly string[];
+  idVariant?: string;
+  /** base path of the ID artefact instead of out/universal-ids/<model>[-idVariant] */
+  idPath?: string;
+  /** folder of the result cache (default none); a cached result is reused only when bundle and parameters match */
+  cacheDir?: string;
+  /** suffix of the cache file name (e.g. "-ci") */
+  cacheSuffix?: string;
+  load?: LoadOptions;
+  onIdProgress?: (model: string, done: number, total: number) => void;
+  onProgress?: (model: string, done: number, total: number) => void;
+}
+
+export interface ModelRun {
+  result: AdversarialResult;
+  /** where the result came from: "cache <file>" or "computed" */
+  source: string;
+  /** where the IDs came from (universalIdsFor), empty for a cached result */
+  idSource: string;
+  /** the cache file written or read, when cacheDir is set */
+  file?: string;
+}
+
+/**
+ * Loads the bundle `name`, gets its universal IDs (universalIdsFor), draws n seeded clutter-lr + n clutter-ab
+ * questions and runs adversarialSteering on them; disposes the model. With `cacheDir`, the result is written to
+ * <cacheDir>/adversarial-<model><suffix>.json with a fingerprint of the bundle (file sizes and mtimes) and every
+ * parameter, and a later call with the same fingerprint returns it instead of recomputing (same seeds → same numbers).
+ */
+export async function adversarialForModel(name: string, opts: ModelRunOptions): Promise<ModelRun> {
+  if (!Number.isInteger(opts.n) || opts.n < 1) throw new Error(`adversarialForModel: n must be a positive integer, got ${opts.n}`);
+  const model = await loadModel(name, opts.load);
+  try {
+    const params = {
+      n: opts.n, factor: opts.factor ?? 5, seed: opts.seed ?? 42, noiseSeed: opts.noiseSeed ?? 0, generate: opts.generate ?? 3,
+      layers: opts.layers ?? null, idObjects: opts.idObjects ? [...opts.idObjects] : null, idVariant: opts.idVariant ?? null, idPath: opts.idPath ?? null,
+    };
+    const fingerprint = JSON.stringify({ bundle: bundleFingerprint(model), params, version: 1 });
+    const file = opts.cacheDir ? join(opts.cacheDir, `adversarial-${model.name}${opts.cacheSuffix ?? ""}.json`) : undefined;
+    if (file && existsSync(file)) {
+      let cached: { fingerprint?: string; result?: AdversarialResult } | undefined;
+      try {
+        cached = JSON.parse(readFileSync(file, "utf8"));
+      } catch {
+        cached = undefined; // a truncated cache file is recomputed and overwritten
+      }
+      if (cached?.fingerprint === fingerprint && cached.result) return { result: cached.result, source: `cache ${file}`, idSource: "", file };
+    }
+    const ids = await universalIdsFor(model, {
+      variant: opts.idVariant, path: opts.idPath, objects: opts.idObjects, onProgress: opts.onIdProgress ? (d, t) => opts.onIdProgress!(model.name, d, t) : undefined,
+    });
+    const sopts = { size: model.meta.image_size, seed: params.seed, objects: sceneObjectsFor(model) };
+    const samples = [...(await steeringSamples("clutter-lr", opts.n, sopts)), ...(await steeringSamples("clutter-ab", opts.n, sopts))];
+    const result = await adversarialSteering(model, samples, ids, {
+      layers: opts.layers, factor: params.factor, seed: params.noiseSeed, generate: params.generate,
+      onProgress: opts.onProgress ? (d, t) => opts.onProgress!(model.name, d, t) : undefined,
+    });
+    if (file) {
+      mkdirSync(opts.cacheDir!, { recursive: true });
+      writeFileSync(file, JSON.stringify({ fingerprint, result }));
+    }
+    return { result, source: "computed", idSource: ids.source, file };
+  } finally {
+    await model.dispose();
+  }
+}
+
+/** Mean |d1 − d0| over questions per layer: how far each intervention moves the answer margin at all. */
+export function marginShift(r: AdversarialResult): { layer: number; id: number; noise: number }[] {
+  return r.layers.map((layer, j) => {
+    const m = (k: "id" | "noise"): number => {
+      const v = r.questions.map((q) => Math.abs((k === "id" ? q.id : q.noise ?? [])[j]?.d - q.d0)).filter(Number.isFinite);
+      return v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN;
+    };
+    return { layer, id: m("id"), noise: m("noise") };
+  });
 }

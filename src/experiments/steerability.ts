@@ -19,6 +19,7 @@
 //     the authors use the first four characters of the alias.
 import { accuracy, accuracyDrop, type Steerability } from "../analysis/steerability";
 import { pearson, spearman } from "../analysis/stats";
+import { createRng, permutation } from "../analysis/rng";
 import type { AdversarialResult } from "./adversarialSteering";
 
 export interface SteerabilityPoint {
@@ -76,6 +77,8 @@ export interface SteerabilityCorrelation {
   /** baseline accuracy vs noise-subtracted steerability */
   pearson: number;
   spearman: number;
+  /** two-sided permutation p of the Spearman ρ (spearmanPermutationP) */
+  spearmanP: number;
   /** baseline accuracy vs the authors' variant */
   pearsonAuthors: number;
   spearmanAuthors: number;
@@ -84,7 +87,7 @@ export interface SteerabilityCorrelation {
 /** Correlation across models (NaN with fewer than 3 models or constant values). */
 export function steerabilityCorrelation(points: readonly SteerabilityPoint[]): SteerabilityCorrelation {
   const n = points.length;
-  const nan = { models: n, pearson: NaN, spearman: NaN, pearsonAuthors: NaN, spearmanAuthors: NaN };
+  const nan = { models: n, pearson: NaN, spearman: NaN, spearmanP: NaN, pearsonAuthors: NaN, spearmanAuthors: NaN };
   if (n < 3) return nan;
   const y = points.map((p) => p.baseline);
   const safe = (f: () => number): number => {
@@ -100,7 +103,60 @@ export function steerabilityCorrelation(points: readonly SteerabilityPoint[]): S
     models: n,
     pearson: safe(() => pearson(x, y)),
     spearman: safe(() => spearman(x, y)),
+    spearmanP: spearmanPermutationP(x, y),
     pearsonAuthors: xa.every(Number.isFinite) ? safe(() => pearson(xa, y)) : NaN,
     spearmanAuthors: xa.every(Number.isFinite) ? safe(() => spearman(xa, y)) : NaN,
   };
+}
+
+/**
+ * Two-sided permutation p of Spearman's ρ between x and y: the share of orderings of y with |ρ| ≥ |ρ observed|,
+ * exact over all n! orderings for n ≤ 8, otherwise (count + 1) / (shuffles + 1) over `shuffles` seeded shuffles.
+ * NaN with fewer than 3 pairs or when ρ is undefined (a constant variable). With 3 models the smallest possible p is
+ * 1/3, with 5 models 1/60: the notebook states n next to p.
+ */
+export function spearmanPermutationP(x: readonly number[], y: readonly number[], shuffles = 20000, seed = 0): number {
+  if (x.length !== y.length) throw new Error(`spearmanPermutationP: ${x.length} x values vs ${y.length} y values`);
+  const n = x.length;
+  const rho = (yy: readonly number[]): number => {
+    try {
+      return spearman(x as number[], yy as number[]);
+    } catch {
+      return NaN;
+    }
+  };
+  const obs = rho(y);
+  if (n < 3 || !Number.isFinite(obs)) return NaN;
+  const tol = 1e-12;
+  let hit = 0, total = 0;
+  if (n <= 8) {
+    // Heap's algorithm over all n! orderings
+    const a = [...y];
+    const c = new Array<number>(n).fill(0);
+    const visit = () => {
+      total++;
+      if (Math.abs(rho(a)) >= Math.abs(obs) - tol) hit++;
+    };
+    visit();
+    let i = 0;
+    while (i < n) {
+      if (c[i] < i) {
+        const j = i % 2 === 0 ? 0 : c[i];
+        [a[j], a[i]] = [a[i], a[j]];
+        visit();
+        c[i]++;
+        i = 0;
+      } else {
+        c[i] = 0;
+        i++;
+      }
+    }
+    return hit / total;
+  }
+  const rng = createRng(seed);
+  for (let k = 0; k < shuffles; k++) {
+    const perm = permutation(n, rng);
+    if (Math.abs(rho(perm.map((i) => y[i]))) >= Math.abs(obs) - tol) hit++;
+  }
+  return (hit + 1) / (shuffles + 1);
 }

@@ -8,11 +8,16 @@
 // analysis/universalSpatialIds) for a model that has no artefact yet, e.g. the test fixture.
 // Layer convention: an ID read at site S is added at the same site S (the authors' stand-alone scripts add the ID
 // read at hidden_states[L] to hidden_states[L+1], reference-code-spec §0.1/§11.2; that offset is not reproduced).
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import type { Model } from "../engine/model";
+import { modelsDir } from "../util/paths";
+import { spatialIds, toUniversalIds } from "./spatialIds";
+import { loadUniversalIds, saveUniversalIds, universalIdsPath, type UniversalIds } from "./universalIds";
 import type { PreparedInput } from "../engine/prepared";
 import { resid, type SiteName } from "../engine/sites";
 import { GRID, gridTile, type Cell } from "../data/grid";
-import { PAPER_OBJECTS, checkObjectName } from "../data/objects";
+import { PAPER_OBJECTS, TRAIN_OBJECTS, checkObjectName } from "../data/objects";
 import { Q, OPPOSITE } from "../data/questions";
 import { streamRng, pickDistinct } from "../data/seeds";
 import { getTask } from "../data/tasks";
@@ -243,3 +248,106 @@ export function cellName(c: { x: number; y: number }): string {
 }
 
 export type { SiteName };
+
+// ---------------------------------------------------------------------------------------------------------------
+// IDs and models for the notebooks
+
+export interface IdsForOptions {
+  /** artefact variant suffix: out/universal-ids/<model>-<variant> (fig05 writes "ci" in CI mode) */
+  variant?: string;
+  /** objects of the IDs (default: the paper's ten); an artefact computed from other objects is not used */
+  objects?: readonly string[];
+  /** base path of the artefact instead of out/universal-ids/<model>[-variant] */
+  path?: string;
+  /** write a computed artefact (default true) */
+  save?: boolean;
+  onProgress?: (done: number, total: number) => void;
+}
+
+const sameObjects = (a: unknown, b: readonly string[]): boolean =>
+  Array.isArray(a) && a.length === b.length && [...a].map(String).sort().join("|") === [...b].sort().join("|");
+
+/**
+ * The model's universal IDs over `objects`: the artefact at out/universal-ids/<model>[-variant] (or `path`) when it
+ * exists and was computed from the same objects (the fig05 notebook writes it), otherwise computed with spatialIds
+ * (the same method) and saved there. `source` says which. Same objects → the same IDs either way (seeded tiles).
+ */
+export async function universalIdsFor(model: Model, opts: IdsForOptions = {}): Promise<UniversalIds & { source: string }> {
+  const objects = opts.objects ?? PAPER_OBJECTS;
+  if (objects.length < 2) throw new Error(`universalIdsFor: need at least 2 objects, got ${objects.length}`);
+  const base = opts.path ?? universalIdsPath(model.name, opts.variant);
+  let stale = "";
+  if (existsSync(`${base}.json`) && existsSync(`${base}.safetensors`)) {
+    const u = loadUniversalIds(base);
+    if (u.dim !== model.width) throw new Error(`universal IDs at ${base} have width ${u.dim}, ${model.name} has ${model.width}: delete the stale artefact`);
+    if (sameObjects(u.info.objects, objects)) return { ...u, source: `loaded ${base}.safetensors` };
+    stale = ` (the artefact there was computed from other objects: ${JSON.stringify(u.info.objects ?? "unknown")})`;
+  }
+  const r = await spatialIds(model, { objects, layers: Array.from({ length: model.numLayers }, (_, i) => i), keepPairs: [], onProgress: opts.onProgress });
+  const u = toUniversalIds(r, { objects: [...objects], computedBy: "universalIdsFor (steering notebooks)" });
+  const save = opts.save ?? true;
+  if (save) saveUniversalIds(base, u);
+  return { ...u, source: `computed from ${r.runs} traces (${r.pairs.length} pairs of ${objects.join(", ")})${save ? `, saved to ${base}.safetensors` : ""}${stale}` };
+}
+
+/**
+ * Image-model bundles in `dir` (default data/models): every folder with a linmech.json whose family is not a video
+ * family, the base model first and zoo checkpoints by their numeric suffix, plus `extra` names or paths. Fig 2 / Fig 9
+ * iterate over these (the toy model and its zoo checkpoints).
+ */
+export function steeringModels(extra: readonly string[] = [], dir: string = modelsDir()): string[] {
+  const found: string[] = [];
+  if (existsSync(dir))
+    for (const d of readdirSync(dir, { withFileTypes: true })) {
+      const meta = join(dir, d.name, "linmech.json");
+      if (!d.isDirectory() || !existsSync(meta)) continue;
+      let family = "";
+      try {
+        family = String(JSON.parse(readFileSync(meta, "utf8")).family ?? "");
+      } catch {
+        throw new Error(`${meta} is not valid JSON; re-export or remove that bundle`);
+      }
+      if (!family.includes("video")) found.push(d.name);
+    }
+  found.sort(zooOrder);
+  for (const e of extra) if (e && !found.includes(e)) found.push(e);
+  return found;
+}
+
+/** Sort key: base name first, then zoo members by their numeric suffix (toy-llava-zoo-250 < toy-llava-zoo-1500). */
+function zooOrder(a: string, b: string): number {
+  const num = (s: string) => Number(/-(\d+)$/.exec(s)?.[1] ?? -1);
+  const fam = (s: string) => s.replace(/-zoo(-\d+)?$/, "").replace(/-\d+$/, "");
+  return fam(a).localeCompare(fam(b)) || num(a) - num(b) || a.localeCompare(b);
+}
+
+/**
+ * Objects for a model's scenes: undefined (the task's own training pool) when the tokenizer knows every training
+ * object, otherwise the known ones (a bundle with a smaller vocabulary, e.g. the test fixture).
+ */
+export function sceneObjectsFor(model: Model): string[] | undefined {
+  const unk = model.text.tokenToId("<unk>");
+  const known = (w: string): boolean => {
+    const t = model.text.wordTokens(w);
+    return t.ids.length > 0 && (unk === undefined || !t.ids.includes(unk));
+  };
+  const pool = TRAIN_OBJECTS.filter(known);
+  return pool.length === TRAIN_OBJECTS.length ? undefined : pool;
+}
+
+/**
+ * Identity of a bundle for result caches: name, folder, and size + mtime of linmech.json and the decoder, so a
+ * retrained or re-exported bundle never reuses an old result.
+ */
+export function bundleFingerprint(model: Model): Record<string, unknown> {
+  const dir = model.bundle.dir;
+  const files: Record<string, [number, number]> = {};
+  for (const f of ["linmech.json", join("onnx", "decoder_model_merged.onnx"), join("onnx", "vision_encoder.onnx")]) {
+    const p = join(dir, f);
+    if (existsSync(p)) {
+      const st = statSync(p);
+      files[f] = [st.size, Math.round(st.mtimeMs)];
+    }
+  }
+  return { model: model.name, dir, files };
+}
