@@ -1,5 +1,6 @@
 export * from "./adapter";
 export { gemma3Adapter } from "./gemma3";
+export { internvlAdapter, optimalTiledCanvas } from "./internvl";
 export { llavaAdapter } from "./llava";
 export { llavaVideoAdapter } from "./llavaVideo";
 export { qwen2vlAdapter, smartResize } from "./qwen2vl";

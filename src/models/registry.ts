@@ -4,6 +4,7 @@ import type { AdapterFactory, ModelAdapter } from "./adapter";
 import { llavaAdapter } from "./llava";
 import { llavaVideoAdapter } from "./llavaVideo";
 import { gemma3Adapter } from "./gemma3";
+import { internvlAdapter } from "./internvl";
 import { qwen2vlAdapter } from "./qwen2vl";
 
 const FAMILIES = new Map<string, AdapterFactory>([
@@ -14,6 +15,7 @@ const FAMILIES = new Map<string, AdapterFactory>([
   ["qwen2-vl", qwen2vlAdapter],
   ["qwen2.5-vl", qwen2vlAdapter],
   ["gemma-3", gemma3Adapter],
+  ["internvl", internvlAdapter],
 ]);
 
 /** Adds (or replaces) the adapter of a family. */

@@ -110,3 +110,20 @@ def gemma_tokenizer():
         "sot_token": "<start_of_turn>", "eot_token": "<end_of_turn>"})
     tok.add_special_tokens({"additional_special_tokens": GEMMA_SPECIAL})
     return tok
+
+
+INTERNVL_SPECIAL = ["<img>", "</img>", "<IMG_CONTEXT>", "<video>"]
+
+
+def internvl_tokenizer():
+    """InternVL3-hf kind: the Qwen2 byte-level BPE with ChatML specials plus <img> </img> <IMG_CONTEXT> <video>,
+    named start/end/context image token and video token (what InternVLProcessor reads)."""
+    from transformers import Qwen2Tokenizer
+
+    vocab, merges = byte_level_vocab(400)
+    tok = Qwen2Tokenizer(vocab=vocab, merges=merges, unk_token=None, bos_token=None, eos_token="<|im_end|>",
+                         pad_token="<|endoftext|>", extra_special_tokens={
+                             "start_image_token": "<img>", "end_image_token": "</img>",
+                             "context_image_token": "<IMG_CONTEXT>", "video_token": "<video>"})
+    tok.add_special_tokens({"additional_special_tokens": QWEN_SPECIAL + INTERNVL_SPECIAL})
+    return tok
