@@ -1,6 +1,6 @@
 // @linmech/kernel-ext: what a TypeScript (tslab) notebook imports.
 //   import * as lm from "@linmech/kernel-ext";
-//   lm.show(result);                 // a widget spec, anything with toWidget(), an arquero table, or any value
+//   lm.show(result);                 // a widget spec, an experiment result (lm.figures), an arquero table, any value
 //   lm.plot.beliefShift({...});      // build + show a widget from typed data
 //   const bar = lm.progress(n, "images"); bar.tick(); bar.done();
 //   await lm.run(async () => {...}); // one readable error message instead of a long stack
@@ -17,6 +17,10 @@ export type {
 export { WIDGET_MIME, SpecError, validateSpec } from "@linmech/widgets/spec";
 export { show, widgetBundle, tableBundle, type ToWidget, type TableLike, type ShowOptions } from "./show";
 export { plot, type PlotHelpers, type SpecInput } from "./plot";
+export {
+  figures, resultWidget, mirrorSwapFigure, spatialIdsFigure, psiRegressionFigure, adversarialFigure, steerabilityFigure,
+  type FigureOptions,
+} from "./figures";
 export { progress, withProgress, Progress, type ProgressOptions } from "./progress";
 export { run, readableError, NotebookError } from "./run";
 export { displayBundle, inKernel, isHeadless, type MimeBundle } from "./display";

@@ -1,9 +1,12 @@
-// show(x): the one call that displays anything in a notebook — a widget spec, a result with toWidget(), an arquero
-// table (as an HTML table), or any other value (as text). Figures become ONE bundle: the widget's JSON (drawn by
-// the @linmech/widgets JupyterLab extension) + text/plain summary; `npm run figures` adds image/png later.
+// show(x): the one call that displays anything in a notebook — a widget spec, a result with toWidget(), an
+// experiment result linmech knows (figures.ts: mirror swap, spatial IDs, ψ fit, adversarial steering,
+// steerability), an arquero table (as an HTML table), or any other value (as text). Figures become ONE bundle: the
+// widget's JSON (drawn by the @linmech/widgets JupyterLab extension) + text/plain summary; `npm run figures` adds
+// image/png later.
 import { inspect } from "node:util";
 import { WIDGET_MIME, WidgetSpec, isWidgetKind, summarizeSpec, validateSpec } from "@linmech/widgets/spec";
 import { MimeBundle, displayBundle } from "./display";
+import { resultWidget } from "./figures";
 
 /** Anything that knows how to draw itself as a widget (experiment results implement this). */
 export interface ToWidget {
@@ -53,10 +56,14 @@ export function tableBundle(t: TableLike, limit = 20): MimeBundle {
 
 /** Displays x as one output (see the module comment for what each kind of value becomes). */
 export function show(x: unknown, options: ShowOptions = {}): void {
+  let spec: WidgetSpec | undefined;
   if (isToWidget(x)) {
     displayBundle(widgetBundle(x.toWidget()));
   } else if (looksLikeSpec(x)) {
     displayBundle(widgetBundle(x));
+  } else if ((spec = resultWidget(x)) !== undefined) {
+    // an experiment result (mirror-swap summary, projected ID grids, ψ fit, adversarial summaries, steerability points)
+    displayBundle(widgetBundle(spec));
   } else if (isTableLike(x)) {
     displayBundle(tableBundle(x, options.limit ?? 20));
   } else if (typeof x === "string") {

@@ -111,3 +111,77 @@ test("kernel-ext: run() turns an error into one readable message with its causes
   );
   assert.equal(await lm.run(() => 42), 42);
 });
+
+// Minimal stand-ins for experiment outputs (the shapes of src/experiments' result types; real runs need a model).
+const shift = (mean: number) => ({ mean, std: 0.1, n: 10, undefinedCount: 0 });
+const swapSummary = (kind: "mirror" | "attribute") => ({
+  kind, layers: [-1, 0, 1], answers: ["left", "right"], n: 10,
+  curves: (["image", "text", "objectWords"] as const).map((tokenSet) => ({
+    tokenSet, perWord: { left: [shift(1), shift(0.5), shift(Number.NaN)], right: [shift(0.9), shift(0.4), shift(0)] },
+    gt: [shift(1), shift(0.5), shift(0)], median: [1, 0.5, 0],
+  })),
+  accuracy: { original: 1, counterfactual: 1 }, meanDenominator: { left: 1, right: 1 },
+}) as unknown as lm.SwapSummary;
+const projection = (layer: number, degenerate = false) => ({
+  layer, site: `blocks.${layer}.hook_resid_post`, degenerate, explained: 0.5 + layer / 100,
+  px: Array.from({ length: 16 }, (_, c) => (c % 4) - 1.5), py: Array.from({ length: 16 }, (_, c) => Math.floor(c / 4) - 1.5),
+  spearmanX: 1, spearmanY: 1, axesCosine: 0, markers: { left: [-2, 0], right: [2, 0] },
+  axes: { h: new Float64Array(2), v: new Float64Array(2) }, basis: { u: new Float64Array(2), v: new Float64Array(2) },
+}) as unknown as lm.GridProjection;
+const steerPoint = (model: string, x: number) => ({
+  model, family: "toy", baseline: 0.8, questions: 20, layers: [0, 1], idAccuracy: [0.5, 0.6], noiseAccuracy: [0.8, 0.8],
+  steerability: { mean: x, std: 0.05 }, authors: { mean: x, std: 0.05, unambiguous: 20 }, drop: {},
+}) as unknown as lm.SteerabilityPoint;
+const advSummary = (model: string) => ({
+  model, layers: [0, 1, 2], idRates: new Map(), noiseRates: new Map(), nonsense: 0, questions: 20,
+  top: { layers: [1, 2, 0], id: { mean: 0.6, std: 0.1, values: [] }, control: { mean: 0.2, std: Number.NaN, values: [] } },
+  all: { layers: [0, 1, 2], id: { mean: 0.4, std: 0.2, values: [] }, control: { mean: 0.1, std: 0.05, values: [] } },
+  test: { idMore: 5, noiseMore: 1, ties: 0, p: 0.2, perLayer: [] },
+}) as unknown as lm.AdversarialSummary;
+const psiFit = {
+  ranks: [1, 2, 3], components: 8, psiVarianceKept: 0.9, nullRank: 3, permutations: 10,
+  layers: [0, 1].map((layer) => ({
+    layer, site: `blocks.${layer}.hook_resid_post`, degenerate: false, r2: [0.5, 0.8, 0.9], looR2: [0.4, 0.7, 0.8 + layer / 10],
+    nullInSampleByRank: [1, 2, 3].map(() => ({ mean: 0.2, std: 0.05, p: 0.01 })), nullInSample: { mean: 0.2, std: 0.05, p: 0.01 },
+    nullLoo: { mean: 0.1, std: 0.05, p: 0.01 }, fittedAtNullRank: [],
+  })),
+} as unknown as lm.PsiFitResult;
+
+test("kernel-ext: experiment results show as the right widget (lm.show / lm.figures)", () => {
+  const kinds: [unknown, string][] = [
+    [swapSummary("mirror"), "belief-shift"],
+    [[swapSummary("mirror"), swapSummary("attribute")], "belief-shift"],
+    [[projection(0, true), projection(1), projection(2)], "spatial-map"],
+    [psiFit, "psi-regression"],
+    [advSummary("a"), "bars"],
+    [[advSummary("a"), advSummary("b")], "bars"],
+    [[steerPoint("toy-1", 0.2), steerPoint("toy-2", 0.3)], "error-scatter"],
+  ];
+  for (const [x, kind] of kinds) {
+    const spec = lm.resultWidget(x);
+    assert.equal(spec?.kind, kind);
+    assert.doesNotThrow(() => lm.validateSpec(spec), `${kind}: the built spec is valid`);
+  }
+  const lines = capture(() => kinds.forEach(([x]) => lm.show(x)));
+  assert.equal(lines.length, kinds.length);
+  assert.ok(lines.every((l) => !l.startsWith("{") && !l.startsWith("[")), `figures, not inspected values:\n${lines.join("\n")}`);
+
+  const two = lm.figures.mirrorSwap([swapSummary("mirror"), swapSummary("attribute")]);
+  assert.deepEqual(two.panels.map((p) => p.title), [
+    "(A) Swapped all image tokens", "(A) Swapped all text tokens", "(A) Swapped object words",
+    "(B) Swapped all image tokens", "(B) Swapped all text tokens", "(B) Swapped object words",
+  ]);
+  assert.deepEqual(two.panels[0].series[0].mean, [1, 0.5, null], "NaN shifts become gaps, not zeros");
+  const map = lm.figures.spatialIds([projection(0, true), projection(1), projection(2)]);
+  assert.deepEqual(map.layers.map((l) => l.layer), [1, 2], "degenerate layers are left out");
+  assert.equal(map.initialLayer, 1, "starts at the layer with the most explained variance");
+  assert.deepEqual(map.layers[0].markers?.map((m) => m.text), ["L", "R"]);
+  assert.equal(lm.figures.psiRegression(psiFit).byLayer?.highlight, 1);
+  assert.deepEqual(lm.figures.adversarial([advSummary("a")]).series[1].errors, [0], "a NaN std draws no error bar");
+  assert.equal(lm.figures.adversarial([advSummary("a")], { layers: "all" }).series[0].values[0], 0.4);
+  assert.throws(() => lm.figures.spatialIds([projection(0, true)]), /all 1 projections are degenerate/);
+
+  for (const other of [{ kind: "mirror" }, [], [{ model: "x" }], { layers: [], ranks: [] }, [1, 2, 3]]) {
+    assert.equal(lm.resultWidget(other), undefined, `not an experiment result: ${JSON.stringify(other)}`);
+  }
+});
