@@ -70,6 +70,8 @@ export interface Bundle {
   tokenizerJson: Record<string, unknown>;
   tokenizerConfig: TokenizerConfig;
   preprocessor: PreprocessorConfig;
+  /** generation_config.json when present (eos_token_id: one id or a list) */
+  generationConfig?: { eos_token_id?: number | number[]; [extra: string]: unknown };
   onnx: { vision: string; embed: string; decoder: string };
 }
 
@@ -123,9 +125,10 @@ export function readBundle(pathOrName: string): Bundle {
   const tokenizerConfig = readJson<TokenizerConfig>(dir, "tokenizer_config.json", false) ?? {};
   const preprocessor = readJson<PreprocessorConfig>(dir, "preprocessor_config.json", true)!;
   const config = readJson<Record<string, unknown>>(dir, "config.json", false) ?? {};
+  const generationConfig = readJson<Bundle["generationConfig"]>(dir, "generation_config.json", false);
   const onnx = { vision: join(dir, BUNDLE_ONNX.vision), embed: join(dir, BUNDLE_ONNX.embed), decoder: join(dir, BUNDLE_ONNX.decoder) };
   for (const [k, p] of Object.entries(onnx))
     if (!existsSync(p)) throw new Error(`bundle ${dir} is missing ${BUNDLE_ONNX[k as keyof typeof BUNDLE_ONNX]}; re-export it with tools/export`);
   const name = dir.split(/[\\/]/).filter(Boolean).pop() ?? dir;
-  return { dir, name, meta, config, tokenizerJson, tokenizerConfig, preprocessor, onnx };
+  return { dir, name, meta, config, tokenizerJson, tokenizerConfig, preprocessor, generationConfig, onnx };
 }

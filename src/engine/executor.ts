@@ -53,7 +53,8 @@ export class Executor {
     private readonly instrumented: boolean,
     private readonly meta: BundleMeta,
     private readonly embeddings: EmbeddingCache,
-    private readonly eosTokenId: number | undefined,
+    /** generation stops at any of these ids (tokenizer EOS and generation_config.json's eos_token_id) */
+    private readonly stopIds: ReadonlySet<number>,
     /** byte budget of the prefix KV cache */
     private readonly prefixBudget = 512 * 1024 * 1024,
   ) {}
@@ -288,7 +289,7 @@ export class Executor {
       for (let b = 0; b < B; b++) {
         if (done[b]) continue;
         if (step >= Math.min(n, rows[b].generate)) done[b] = true;
-        else if (next[b] === this.eosTokenId) (done[b] = true), (out[b].stoppedAtEos = true);
+        else if (this.stopIds.has(next[b])) (done[b] = true), (out[b].stoppedAtEos = true);
         else out[b].generated!.push(next[b]);
       }
       if (done.every(Boolean) || step + 1 >= n) break;

@@ -72,7 +72,13 @@ export class Model {
   ) {
     this.instrumented = sessions.instrumented;
     this.embeddings = new EmbeddingCache(sessions.vision, sessions.embed, bundle.meta);
-    this.executor = new Executor(sessions.decoder, sessions.instrumented, bundle.meta, this.embeddings, text.eosTokenId, prefixCacheMB * 1024 * 1024);
+    // stop tokens: the tokenizer's EOS and generation_config.json's eos_token_id (chat models end their turn with
+    // another token, e.g. Gemma-3-it's <end_of_turn>, Qwen's <|im_end|>), as transformers' generate does
+    const stop = new Set<number>();
+    if (text.eosTokenId !== undefined) stop.add(text.eosTokenId);
+    const genEos = bundle.generationConfig?.eos_token_id;
+    for (const id of Array.isArray(genEos) ? genEos : genEos === undefined ? [] : [genEos]) if (Number.isInteger(id)) stop.add(id);
+    this.executor = new Executor(sessions.decoder, sessions.instrumented, bundle.meta, this.embeddings, stop, prefixCacheMB * 1024 * 1024);
   }
 
   get name(): string {

@@ -71,6 +71,7 @@ export class TextCodec {
   }
 
   decode(ids: number[], skipSpecialTokens = true): string {
+    if (ids.length === 0) return ""; // the tokenizer rejects an empty list (e.g. generation that stops at once)
     return this.tokenizer.decode(ids, { skip_special_tokens: skipSpecialTokens });
   }
 

@@ -2,7 +2,10 @@
 // attending to each other bidirectionally): tiny seeded model vs PyTorch, plus the prefix-reuse rule for images.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { replace } from "linmech";
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadModel, replace } from "linmech";
 import { familyParity } from "./common";
 
 familyParity("gemma-3", (ctx) => {
@@ -27,6 +30,27 @@ familyParity("gemma-3", (ctx) => {
     const a = await model.patch(x, edit, { generate: 3 }), b = await model.patch(x, edit, { generate: 3, prefixReuse: false });
     assert.ok(diff(a.lastLogprobs, b.lastLogprobs) <= 1e-5);
     assert.deepEqual(a.generated!.ids, b.generated!.ids);
+  });
+
+  test("gemma-3: greedy generation stops at generation_config.json's eos ids too (gemma-3-it: [<eos>, <end_of_turn>])", async () => {
+    const { ref, dir } = ctx();
+    const tmp = mkdtempSync(join(tmpdir(), "linmech-gemma-eos-"));
+    try {
+      cpSync(join(dir, "bundle"), tmp, { recursive: true });
+      const first = ref.inputs[0].generate[0];
+      writeFileSync(join(tmp, "generation_config.json"), JSON.stringify({ eos_token_id: [1, first] }));
+      const m = await loadModel(tmp, { threads: 1 });
+      try {
+        const x = await m.prepare({ image: join(dir, ref.inputs[0].image), prompt: ref.inputs[0].question });
+        const out = await m.patch(x, [], { generate: 3 });
+        assert.deepEqual(out.generated!.ids, []);
+        assert.equal(out.generated!.stoppedAtEos, true);
+      } finally {
+        await m.dispose();
+      }
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   test("gemma-3: the prompt carries the processor's full image sequence; a wrong number of images is one clear error", async () => {
