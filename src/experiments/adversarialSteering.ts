@@ -38,6 +38,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadModel, type LoadOptions, type Model } from "../engine/model";
+import { readBundle } from "../engine/bundle";
 import { add, type Edit } from "../engine/edits";
 import { resid } from "../engine/sites";
 import { idDifference, type SpatialIdGrid } from "../analysis/spatialIds";
@@ -332,23 +333,24 @@ export interface ModelRun {
  */
 export async function adversarialForModel(name: string, opts: ModelRunOptions): Promise<ModelRun> {
   if (!Number.isInteger(opts.n) || opts.n < 1) throw new Error(`adversarialForModel: n must be a positive integer, got ${opts.n}`);
-  const model = await loadModel(name, opts.load);
-  try {
-    const params = {
-      n: opts.n, factor: opts.factor ?? 5, seed: opts.seed ?? 42, noiseSeed: opts.noiseSeed ?? 0, generate: opts.generate ?? 3,
-      layers: opts.layers ?? null, idObjects: opts.idObjects ? [...opts.idObjects] : null, idVariant: opts.idVariant ?? null, idPath: opts.idPath ?? null,
-    };
-    const fingerprint = JSON.stringify({ bundle: bundleFingerprint(model), params, version: 1 });
-    const file = opts.cacheDir ? join(opts.cacheDir, `adversarial-${model.name}${opts.cacheSuffix ?? ""}.json`) : undefined;
-    if (file && existsSync(file)) {
-      let cached: { fingerprint?: string; result?: AdversarialResult } | undefined;
-      try {
-        cached = JSON.parse(readFileSync(file, "utf8"));
-      } catch {
-        cached = undefined; // a truncated cache file is recomputed and overwritten
-      }
-      if (cached?.fingerprint === fingerprint && cached.result) return { result: cached.result, source: `cache ${file}`, idSource: "", file };
+  const bundle = readBundle(name); // cheap: the cache is checked before any ONNX session is created
+  const params = {
+    n: opts.n, factor: opts.factor ?? 5, seed: opts.seed ?? 42, noiseSeed: opts.noiseSeed ?? 0, generate: opts.generate ?? 3,
+    layers: opts.layers ?? null, idObjects: opts.idObjects ? [...opts.idObjects] : null, idVariant: opts.idVariant ?? null, idPath: opts.idPath ?? null,
+  };
+  const fingerprint = JSON.stringify({ bundle: bundleFingerprint(bundle), params, version: 1 });
+  const file = opts.cacheDir ? join(opts.cacheDir, `adversarial-${bundle.name}${opts.cacheSuffix ?? ""}.json`) : undefined;
+  if (file && existsSync(file)) {
+    let cached: { fingerprint?: string; result?: AdversarialResult } | undefined;
+    try {
+      cached = JSON.parse(readFileSync(file, "utf8"));
+    } catch {
+      cached = undefined; // a truncated cache file is recomputed and overwritten
     }
+    if (cached?.fingerprint === fingerprint && cached.result) return { result: cached.result, source: `cache ${file}`, idSource: "", file };
+  }
+  const model = await loadModel(bundle.dir, opts.load);
+  try {
     const ids = await universalIdsFor(model, {
       variant: opts.idVariant, path: opts.idPath, objects: opts.idObjects, onProgress: opts.onIdProgress ? (d, t) => opts.onIdProgress!(model.name, d, t) : undefined,
     });

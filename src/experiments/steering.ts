@@ -339,8 +339,8 @@ export function sceneObjectsFor(model: Model): string[] | undefined {
  * Identity of a bundle for result caches: name, folder, and size + mtime of linmech.json and the decoder, so a
  * retrained or re-exported bundle never reuses an old result.
  */
-export function bundleFingerprint(model: Model): Record<string, unknown> {
-  const dir = model.bundle.dir;
+export function bundleFingerprint(b: Model | { name: string; dir: string }): Record<string, unknown> {
+  const dir = "bundle" in b ? b.bundle.dir : b.dir;
   const files: Record<string, [number, number]> = {};
   for (const f of ["linmech.json", join("onnx", "decoder_model_merged.onnx"), join("onnx", "vision_encoder.onnx")]) {
     const p = join(dir, f);
@@ -349,5 +349,5 @@ export function bundleFingerprint(model: Model): Record<string, unknown> {
       files[f] = [st.size, Math.round(st.mtimeMs)];
     }
   }
-  return { model: model.name, dir, files };
+  return { model: b.name, dir, files };
 }

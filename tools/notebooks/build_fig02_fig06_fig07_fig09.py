@@ -287,7 +287,8 @@ the same horizontal IDs control near/far (6c), and vertical IDs the ternary "in 
 m = 5, unnormalised, as the authors; the ID and token norms are printed. **Sites:** L = block index of
 `blocks.L.hook_resid_post`; the ID of layer L is added at layer L (the authors add the ID of hidden_states[L] to
 hidden_states[L+1], and use the layer-13 ID at every layer in 6a). **Plotted layers:** the authors plot blocks 12/13
-of 32; here the blocks at the same relative depth (tables cover every block).
+of 32; here the blocks at the same relative depth (tables cover every swept block: all of them in full mode, the
+four around the plotted ones in CI mode).
 
 **Deviations** (file header): correct token positions (the authors' 6b–d hit the token after the object word); no
 layer offset; change reported as patched − clean (theirs clean − patched); panel titles name the ground truth they
@@ -295,9 +296,11 @@ hold (theirs are swapped); our universal IDs (tiles on black; theirs "with backg
 seeded src/data scenes (clutter-lr, nearfar, inbetween) instead of COCO / Objaverse renders.
 '''),
     code(SINGLE + r'''
-const N = CI ? 5 : 100;   // questions per task (6b, 6c, 6d)
+const N = CI ? 10 : 100;  // questions per task (6b, 6c, 6d); ≥ 10 so that a sign test can pass the Bonferroni bound over the blocks
 const M = 5;
-console.log(`N = ${N} questions per task, m = ${M}, all ${LAYERS.length} blocks × 16 cells; plotted blocks ${PLOT_LAYERS.join(", ")}`);
+// 6b–d sweep every block; CI mode the four blocks around the plotted ones (6a always sweeps every block)
+const SWEEP_LAYERS = CI ? LAYERS.filter((L) => L >= MID - 1 && L <= MID + 2) : LAYERS;
+console.log(`N = ${N} questions per task, m = ${M}; 6b–d: blocks ${SWEEP_LAYERS.join(", ")} × 16 cells; plotted blocks ${PLOT_LAYERS.join(", ")}`);
 '''),
     md(r'''
 ## 6a — one image, every layer
@@ -342,8 +345,8 @@ const TASKS = [
 const sweeps: lm.CellSweepResult[] = [];
 for (const t of TASKS) {
   const samples = await lm.run(() => lm.steeringSamples(t.task, N, { size: model.meta.image_size, seed: 42, objects: sceneObjects }));
-  const bar = lm.progress(samples.length, { label: `Fig ${t.fig} (${t.task}) questions, ${1 + 16 * LAYERS.length} runs each` });
-  const r = await lm.run(() => lm.cellSweep(model, samples, ids, { m: M, mirror: t.mirror, onProgress: () => bar.tick() }));
+  const bar = lm.progress(samples.length, { label: `Fig ${t.fig} (${t.task}) questions, ${1 + 16 * SWEEP_LAYERS.length} runs each` });
+  const r = await lm.run(() => lm.cellSweep(model, samples, ids, { m: M, mirror: t.mirror, layers: SWEEP_LAYERS, onProgress: () => bar.tick() }));
   bar.done();
   console.log(`Fig ${t.fig}: ${r.questions.length} questions, ${r.runs} decoder runs in ${r.sessionCalls} session calls, ${r.seconds.toFixed(1)} s`);
   sweeps.push(r);
@@ -388,22 +391,29 @@ for (const [i, t] of TASKS.entries()) {
 ## Does the toy model reproduce the paper's claim?
 Per task: the claim holds when, at some block, steering the subject to one extreme cell rather than the other
 changes the answer margin consistently across questions (sign test p < 0.05 after a Bonferroni correction over the
-blocks), and for left/right in the paper's direction (towards (3,0) raises "right"). 6a is reported from its margins.
+blocks) by at least 10 % of the mean clean margin (a consistent but negligible shift does not count), and for left/right in the paper's direction (towards (3,0) raises "right"). 6a holds when, at some block,
+the two opposite edits move the margin in opposite directions far enough that the preferred answer follows the edit
+(the lines cross, as in the paper's plot).
 '''),
     code(r'''
 const k1 = sweep.layers.map((_, k) => margin(sweep.int1[k]) - margin(sweep.none));
 const k2 = sweep.layers.map((_, k) => margin(sweep.int2[k]) - margin(sweep.none));
-const order = sweep.layers.filter((_, k) => k1[k] > 0 && k2[k] < 0);
-verdict(order.length > 0, "6a (one image)", `Int 1 raises and Int 2 lowers the right−left margin at ${order.length} of ${sweep.layers.length} blocks ` +
-  `[${order.join(", ")}]; largest |margin change| ${f3(Math.max(...k1.map(Math.abs), ...k2.map(Math.abs)))}`);
+// the lines cross as in the paper: Int 1 makes "right" the preferred answer and Int 2 makes "left" preferred
+const crossed = sweep.layers.filter((_, k) => margin(sweep.int1[k]) > 0 && margin(sweep.int2[k]) < 0 && k1[k] > 0 && k2[k] < 0);
+verdict(crossed.length > 0, "6a (one image)", `Int 1 → "right" preferred and Int 2 → "left" preferred at ${crossed.length} of ${sweep.layers.length} blocks ` +
+  `[${crossed.join(", ")}]; clean margin right−left ${f3(margin(sweep.none))}; largest change of the margin: Int 1 ${f3(Math.max(...k1))}, Int 2 ${f3(Math.min(...k2))}`);
 for (const t of TASKS) {
   const cs = contrasts.filter((x) => x.fig === t.fig).map((x) => x.c);
   const alpha = 0.05 / cs.length;
   const best = cs.reduce((a, b) => (b.p < a.p ? b : a));
   const directional = t.fig === "6b";
-  const sig = cs.filter((c) => c.p < alpha && (!directional || c.meanEffect > 0));
+  const r = sweeps[TASKS.indexOf(t)];
+  const [wa, wb] = r.answers;
+  const cleanMargin = r.questions.reduce((u, q) => u + Math.abs(q.clean[wa] - q.clean[wb]), 0) / r.questions.length;
+  const minEffect = 0.1 * cleanMargin; // a consistent but negligible shift does not count
+  const sig = cs.filter((c) => c.p < alpha && Math.abs(c.meanEffect) >= minEffect && (!directional || c.meanEffect > 0));
   verdict(sig.length > 0, `${t.fig} (${t.task})`, `${sig.length} of ${cs.length} blocks with a consistent effect of ${lm.cellName(best.hi)} vs ${lm.cellName(best.lo)} ` +
-    `on lp(${best.wordHi}) − lp(${best.wordLo}) at p < ${f3(alpha)}${directional ? " in the paper's direction" : ""}; strongest block ${best.layer}: mean ${f3(best.meanEffect)}, ` +
+    `on lp(${best.wordHi}) − lp(${best.wordLo}) at p < ${f3(alpha)} and |mean| ≥ ${f3(minEffect)} (10 % of the clean margin)${directional ? " in the paper's direction" : ""}; strongest block ${best.layer}: mean ${f3(best.meanEffect)}, ` +
     `+${best.positive} / −${best.negative}, p = ${pfmt(best.p)}`);
 }
 '''),
@@ -470,12 +480,18 @@ lm.plot.interventionLines({
 '''),
     md(r'''
 ## Does the toy model reproduce the paper's claim?
-Two conditions: the vertical IDs must move the above/below answer at all (the height effect, j = 0 vs j = 3, differs
-from zero by a sign test over questions), and the front/behind effect must follow it (Pearson r ≥ 0.5 with p < 0.05
-over (question, j) pairs) at some block. When the first fails, the correlation has nothing to correlate and the
-claim is not testable on this model.
+Two conditions at some block: the vertical IDs must move the above/below answer in the intended direction (pushing
+the subject up, j = 0 vs j = 3, raises lp(above) − lp(below): sign test over questions, Bonferroni over blocks, and a
+mean effect of at least 10 % of the clean margin, so that a consistent but negligible shift does not count), and the
+front/behind effect must follow it (|Pearson r| ≥ 0.5 with p < 0.05 over (question, j) pairs; the sign is printed).
+When the first fails, the correlation has nothing to correlate and the claim is not testable on this model.
 '''),
     code(r'''
+const alpha = 0.05 / sums.length;
+const cleanMargin = r.questions.reduce((t, q) => t + Math.abs(q.height.clean.above - q.height.clean.below), 0) / r.questions.length;
+const minEffect = 0.1 * cleanMargin;
+console.log(`conditions: up − down raises lp(above) − lp(below) with sign test p < ${f3(alpha)} (Bonferroni over ${sums.length} blocks) and mean ≥ ${f3(minEffect)} ` +
+  `(10 % of the mean clean |above − below| margin ${f3(cleanMargin)}); then |Pearson r| ≥ 0.5 with p < 0.05`);
 let best: { L: number; r: number; p: number; hp: number; hMean: number } | undefined;
 for (const s of sums) {
   const l = r.layers.indexOf(s.layer);
@@ -484,12 +500,15 @@ for (const s of sums) {
   const pos = eff.filter((e) => e > 0).length, neg = eff.filter((e) => e < 0).length;
   const hp = lm.binomialTwoSided(pos, pos + neg);
   const hMean = eff.reduce((a, b) => a + b, 0) / eff.length;
-  console.log(`block ${s.layer}: height effect (up − down) mean ${f3(hMean)}, +${pos} / −${neg}, sign test p = ${pfmt(hp)}; depth~height Pearson r = ${f3(s.pearson)} (p = ${pfmt(s.pPearson)}), Spearman ρ = ${f3(s.spearman)}`);
-  if (hp < 0.05 && Number.isFinite(s.pearson) && (!best || s.pearson > best.r)) best = { L: s.layer, r: s.pearson, p: s.pPearson, hp, hMean };
+  const moves = hp < alpha && hMean >= minEffect;
+  console.log(`block ${s.layer}: height effect (up − down) mean ${f3(hMean)}, +${pos} / −${neg}, sign test p = ${pfmt(hp)}${moves ? " (moves the answer)" : ""}; ` +
+    `depth~height Pearson r = ${f3(s.pearson)} (p = ${pfmt(s.pPearson)}), Spearman ρ = ${f3(s.spearman)}`);
+  if (moves && Number.isFinite(s.pearson) && (!best || Math.abs(s.pearson) > Math.abs(best.r))) best = { L: s.layer, r: s.pearson, p: s.pPearson, hp, hMean };
 }
-if (!best) verdict(false, "depth mistaken for height", `not testable: at no block do the vertical IDs move the above/below answer consistently (sign test p < 0.05); see the table above`);
-else verdict(best.r >= 0.5 && best.p < 0.05, "depth mistaken for height",
-  `block ${best.L}: the vertical ID moves above/below (mean ${f3(best.hMean)}, p = ${pfmt(best.hp)}) and front/behind follows with Pearson r = ${f3(best.r)} (p = ${pfmt(best.p)})`);
+if (!best) verdict(false, "depth mistaken for height", `not testable on this model: at no block do the vertical IDs move the above/below answer in the paper's direction by a non-negligible, consistent amount (table above)`);
+else verdict(Math.abs(best.r) >= 0.5 && best.p < 0.05, "depth mistaken for height",
+  `block ${best.L}: the vertical ID moves above/below (mean ${f3(best.hMean)}, p = ${pfmt(best.hp)}) and front/behind follows with Pearson r = ${f3(best.r)} (p = ${pfmt(best.p)}; ` +
+  `${best.r > 0 ? "up goes with behind, as a ground-plane picture where farther is higher" : "up goes with front"})`);
 '''),
 ]
 
