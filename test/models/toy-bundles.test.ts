@@ -56,20 +56,29 @@ for (const name of bundles) {
   });
 }
 
-// The issue's target for the main model. Reported as a TODO (not a failure) while the shipped model is below it,
-// so the gap stays visible in every test run; see tools/README.md.
+// The issue's accuracy targets for the main model. A task whose model-card number is below its target is reported as
+// a TODO (not a failure), so the gap stays visible in every test run (see tools/README.md); a task at or above its
+// target must stay there on a fresh reduced sample (within sampling error).
+const TARGETS: Record<string, number> = {
+  "grid-lr": 0.97, "grid-ab": 0.97, "clutter-lr": 0.85, "clutter-ab": 0.85, nearfar: 0.85, inbetween: 0.8, frontbehind: 0.8,
+};
 const mainCard = join(modelsDir(), "toy-llava", "eval.json");
-const cardLr = existsSync(mainCard) ? (JSON.parse(readFileSync(mainCard, "utf8")) as ToyEvalRow[]).find((r) => r.task === "grid-lr") : undefined;
-test(
-  "toy-llava answers grid left/right questions (target >= 0.97 held out)",
-  { todo: cardLr && cardLr.accuracy < 0.97 ? `shipped toy-llava is at ${cardLr.accuracy.toFixed(3)} on grid-lr (issue 9)` : undefined },
-  async () => {
-    const model = await loadModel("toy-llava");
-    try {
-      const [row] = await evalToyModel(model, { tasks: ["grid-lr"], n: N });
-      assert.ok(row.accuracy >= 0.9, `toy-llava grid-lr ${row.accuracy.toFixed(3)} on ${N} held-out scenes`);
-    } finally {
-      await model.dispose();
-    }
-  },
-);
+const mainRows: ToyEvalRow[] = existsSync(mainCard) ? JSON.parse(readFileSync(mainCard, "utf8")) : [];
+for (const [task, target] of Object.entries(TARGETS)) {
+  const card = mainRows.find((r) => r.task === task);
+  test(
+    `toy-llava reaches the target on ${task} (>= ${target} held out)`,
+    { todo: card === undefined ? `no ${task} row in ${mainCard}` : card.accuracy < target ? `shipped toy-llava is at ${card.accuracy.toFixed(3)} on ${task} (issue 9)` : undefined },
+    async () => {
+      const model = await loadModel("toy-llava");
+      try {
+        const n = 2 * N;
+        const [row] = await evalToyModel(model, { tasks: [task], n });
+        const slack = 3 * Math.sqrt((target * (1 - target)) / n);
+        assert.ok(row.accuracy >= target - slack, `toy-llava ${task}: ${row.accuracy.toFixed(3)} on ${n} held-out scenes (target ${target})`);
+      } finally {
+        await model.dispose();
+      }
+    },
+  );
+}

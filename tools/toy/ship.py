@@ -75,7 +75,9 @@ def card(name: str, ckpt: str, bundle: str, evals: list[dict], role: str, n_eval
                 f"(= `blocks.{args['bind_layer'] - 1}.hook_resid_post`), read through the final norm and the tied embeddings, "
                 "each object word of the question names its object's column and row word"
                 if args.get("bind_weight") else "")
-             + f"; AdamW lr {args['lr']} " + ("constant after warm-up" if args.get("const_lr") else "cosine")
+             + f"; AdamW lr {args['lr']} " + (("constant after warm-up" + (f", cosine-decayed to 5% from step {args['decay_from']} over "
+                                                                     f"{args['decay_steps']} steps" if args.get("decay_from") else ""))
+                                    if args.get("const_lr") else "cosine")
              + f", batch {args['batch']}.",
              "",
              f"## Held-out accuracy (ONNX Runtime, this bundle)",
