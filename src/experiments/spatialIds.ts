@@ -34,7 +34,7 @@ import { Q } from "../data/questions";
 import { pairSpatialIds, spatialAxes, type IdObservation, type SpatialIdGrid } from "../analysis/spatialIds";
 import { projectOntoPlane } from "../analysis/projection";
 import { spearman } from "../analysis/stats";
-import type { UniversalIds } from "./universalIds";
+import { bundleHash, type UniversalIds } from "./universalIds";
 
 export interface SpatialIdOptions {
   /** objects whose ordered pairs are used (default: the paper's ten) */
@@ -56,6 +56,8 @@ export interface SpatialIdOptions {
 
 export interface SpatialIdResult {
   model: string;
+  /** content hash of the bundle the IDs were read from (universalIds.bundleHash) */
+  bundleHash: string;
   m: number;
   layers: number[];
   sites: SiteName[];
@@ -157,7 +159,7 @@ export async function spatialIds(model: Model, opts: SpatialIdOptions = {}): Pro
     opts.onProgress?.(p + 1, pairs.length);
   }
   const universal = sums.map((s) => ({ m: GRID, dim, data: s.map((v) => v / pairs.length) }));
-  return { model: model.name, m: GRID, layers, sites, pairs: keys, sizes, size, canvas, universal, pairGrids, runs, sessionCalls: model.sessionCalls - calls0, seconds: (Date.now() - t0) / 1000 };
+  return { model: model.name, bundleHash: bundleHash(model.bundle.dir), m: GRID, layers, sites, pairs: keys, sizes, size, canvas, universal, pairGrids, runs, sessionCalls: model.sessionCalls - calls0, seconds: (Date.now() - t0) / 1000 };
 }
 
 /** Raw (uncentred) hidden states of words in a text-only run of `prompt` at each layer (Fig 5's "L"/"R" markers). */
@@ -268,6 +270,7 @@ export function toUniversalIds(r: SpatialIdResult, extraInfo: Record<string, unk
       centring: "per pair: within each partner cell's group over all sizes, then mean over partner cells; then mean over pairs",
       axes: "mean within-row / within-column differences without zero terms (spatialAxes 'correct')",
       tiles: r.runs,
+      bundleHash: r.bundleHash,
       ...extraInfo,
     },
   };

@@ -17,7 +17,8 @@
 // Sites use the engine's names: "hook_embed" = HF hidden_states[0], "blocks.i.hook_resid_post" = hidden_states[i+1]
 // (the authors key their universal IDs by the hidden_states index, Convention A: their "layer L" = our site
 // resid(L − 1)). Values are stored as float32 (computed in float64).
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { readSafetensors, writeSafetensors, type NamedTensor } from "../util/safetensors";
 import { repoRoot } from "../util/paths";
@@ -126,4 +127,33 @@ export function loadUniversalIds(path: string): UniversalIds {
     axes[site] = { h: Float64Array.from(get(`axes.h.${site}`, [dim])), v: Float64Array.from(get(`axes.v.${site}`, [dim])) };
   }
   return { model: side.model, m, dim, sites: side.sites as SiteName[], grids, axes, info: side.info ?? {} };
+}
+
+/**
+ * Content hash of a bundle's weights and config (linmech.json + the three ONNX graphs; files over 64 MB, e.g. external
+ * data of a 7B model, contribute their size and first/last MiB). Stored in an ID artefact's info (`bundleHash`), so
+ * IDs computed on a retrained or re-exported bundle of the same name and width are never reused.
+ */
+export function bundleHash(dir: string): string {
+  const h = createHash("sha256");
+  for (const f of ["linmech.json", "onnx/vision_encoder.onnx", "onnx/embed_tokens.onnx", "onnx/decoder_model_merged.onnx"]) {
+    const p = join(dir, f);
+    if (!existsSync(p)) continue;
+    const size = statSync(p).size;
+    h.update(`${f}:${size}:`);
+    if (size <= 64 * 2 ** 20) h.update(readFileSync(p));
+    else {
+      const fd = openSync(p, "r");
+      try {
+        const buf = Buffer.alloc(2 ** 20);
+        readSync(fd, buf, 0, buf.length, 0);
+        h.update(buf);
+        readSync(fd, buf, 0, buf.length, size - buf.length);
+        h.update(buf);
+      } finally {
+        closeSync(fd);
+      }
+    }
+  }
+  return h.digest("hex").slice(0, 16);
 }

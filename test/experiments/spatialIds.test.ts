@@ -110,3 +110,20 @@ test("spatial IDs: bad input gets one clear error", async () => {
   await assert.rejects(spatialIds(model, { pairs: [["camel", "frog"]], keepPairs: ["dog|cake"] }), /keepPairs/);
   await assert.rejects(spatialIds(model, { pairs: [["camel", "frog"]], layers: [99] }), /layer 99/);
 });
+
+test("bundleHash: stable for one bundle, different once a weight file changes (stale ID artefacts are not reused)", async () => {
+  await ensureFixture();
+  const { bundleHash } = await import("linmech");
+  const { cpSync } = await import("node:fs");
+  const h1 = bundleHash(BUNDLE);
+  assert.equal(bundleHash(BUNDLE), h1);
+  assert.match(h1, /^[0-9a-f]{16}$/);
+  const copy = join(mkdtempSync(join(tmpdir(), "linmech-hash-")), "bundle");
+  cpSync(BUNDLE, copy, { recursive: true });
+  assert.equal(bundleHash(copy), h1, "a copy has the same content");
+  const dec = join(copy, "onnx", "decoder_model_merged.onnx");
+  const bytes = readFileSync(dec);
+  bytes[bytes.length - 1] ^= 1;
+  writeFileSync(dec, bytes);
+  assert.notEqual(bundleHash(copy), h1);
+});
