@@ -13,7 +13,7 @@ import { join } from "node:path";
 import type { Model } from "../engine/model";
 import { modelsDir } from "../util/paths";
 import { spatialIds, toUniversalIds } from "./spatialIds";
-import { loadUniversalIds, saveUniversalIds, universalIdsPath, type UniversalIds } from "./universalIds";
+import { bundleHash, loadUniversalIds, saveUniversalIds, universalIdsPath, type UniversalIds } from "./universalIds";
 import type { PreparedInput } from "../engine/prepared";
 import { resid, type SiteName } from "../engine/sites";
 import { GRID, gridTile, type Cell } from "../data/grid";
@@ -280,8 +280,10 @@ export async function universalIdsFor(model: Model, opts: IdsForOptions = {}): P
   if (existsSync(`${base}.json`) && existsSync(`${base}.safetensors`)) {
     const u = loadUniversalIds(base);
     if (u.dim !== model.width) throw new Error(`universal IDs at ${base} have width ${u.dim}, ${model.name} has ${model.width}: delete the stale artefact`);
-    if (sameObjects(u.info.objects, objects)) return { ...u, source: `loaded ${base}.safetensors` };
-    stale = ` (the artefact there was computed from other objects: ${JSON.stringify(u.info.objects ?? "unknown")})`;
+    const hash = bundleHash(model.bundle.dir);
+    if (u.info.bundleHash !== hash) stale = ` (the artefact there was computed on another version of the bundle: ${JSON.stringify(u.info.bundleHash ?? "unknown")} ≠ ${hash})`;
+    else if (sameObjects(u.info.objects, objects)) return { ...u, source: `loaded ${base}.safetensors` };
+    else stale = ` (the artefact there was computed from other objects: ${JSON.stringify(u.info.objects ?? "unknown")})`;
   }
   const r = await spatialIds(model, { objects, layers: Array.from({ length: model.numLayers }, (_, i) => i), keepPairs: [], onProgress: opts.onProgress });
   const u = toUniversalIds(r, { objects: [...objects], computedBy: "universalIdsFor (steering notebooks)" });
