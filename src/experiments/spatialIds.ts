@@ -305,7 +305,11 @@ export function describeSpatialPattern(pr: readonly GridProjection[]): { best: G
   const checks = [
     { name: "IDs form an ordered 4×4 grid in the (h, v) plane", pass: score(best) >= 0.9, detail: `best layer ${best.layer} (${best.site}): Spearman x~column ${f(best.spearmanX)}, y~row ${f(best.spearmanY)}, explained ${f(best.explained)}; layers with both ≥ 0.9: ${ordered.join(", ") || "none"}` },
   ];
-  if (best.markers.left && best.markers.right)
-    checks.push({ name: '"left" marker left of "right" along h', pass: best.markers.left[0] < best.markers.right[0], detail: `at layer ${best.layer}: x(left) = ${f(best.markers.left[0])}, x(right) = ${f(best.markers.right[0])} (ID x range ${f(Math.min(...best.px))}…${f(Math.max(...best.px))})` });
+  if (best.markers.left && best.markers.right) {
+    // a clear separation, not a rounding-size one: at least 5% of the spread of the IDs along h
+    const range = Math.max(...best.px) - Math.min(...best.px);
+    const gap = best.markers.right[0] - best.markers.left[0];
+    checks.push({ name: '"left" marker left of "right" along h (gap ≥ 5% of the ID x range)', pass: gap >= 0.05 * range, detail: `at layer ${best.layer}: x(left) = ${f(best.markers.left[0])}, x(right) = ${f(best.markers.right[0])}, gap ${f(gap)} = ${f((100 * gap) / range)}% of the ID x range ${f(Math.min(...best.px))}…${f(Math.max(...best.px))}` });
+  }
   return { best, checks };
 }
