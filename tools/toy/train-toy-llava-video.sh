@@ -12,6 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PY:-.venv-tools/bin/python}
 STOP=${STOP:-6000}
+# glibc: keep freed activation buffers instead of returning them to the OS every step (~7 % faster here)
+export MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_:-33554432} MALLOC_TRIM_THRESHOLD_=${MALLOC_TRIM_THRESHOLD_:-4294967296}
 "$PY" -m tools.toy.video.train --name toy-llava-video --seed 0 --n-train 20000 --stage0 200 --steps 6000 \
   --tasks video-appear:0.5,video-order:0.5 --grid-task grid-what --grid-frames 32 \
   --aux-weight 0.2 --frame-weight 0.5 --frame-layer 2 --bind-weight 1.0 --bind-layer 4 \
