@@ -52,10 +52,12 @@ export function baseLayout(title: string | undefined, extra: Layout = {}): Layou
   return {
     title: title ? { text: title, x: 0.5, xanchor: "center", font: { size: 15 } } : undefined,
     font: FONT,
-    margin: { l: 60, r: 20, t: title ? 70 : 40, b: 55 },
+    margin: { l: 60, r: 20, t: title ? 70 : 40, b: 90 },
     paper_bgcolor: "white",
     plot_bgcolor: "white",
-    legend: { orientation: "h", x: 0.5, xanchor: "center", y: -0.18, yanchor: "top" },
+    // The legend sits at the bottom edge of the figure (container coordinates), below the axis titles: placed in
+    // paper coordinates it overlapped the middle panel's x-axis title in the multi-panel widgets.
+    legend: { orientation: "h", x: 0.5, xanchor: "center", yref: "container", y: 0.01, yanchor: "bottom" },
     hovermode: "closest",
     ...extra,
   };

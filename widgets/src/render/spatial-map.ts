@@ -32,9 +32,8 @@ function figure(spec: SpatialMapSpec, index: number): { traces: Trace[]; layout:
     });
   }
   const head = spec.title ?? "Spatial IDs";
-  const explained = L.explained === undefined ? "" : `<br><span style="font-size:12px">Explained: ${fmt(L.explained, 2)}</span>`;
-  const layout = baseLayout(`${head}: layer ${L.layer}${explained}`, {
-    margin: { l: 60, r: 20, t: 110, b: 40 },
+  const layout = baseLayout(`${head}: layer ${L.layer}`, {
+    margin: { l: 60, r: 20, t: 135, b: 40 },
     legend: { orientation: "v", x: 1.02, y: 1, xanchor: "left", yanchor: "top" },
     xaxis: axisStyle({ side: "top", title: { text: spec.xLabel ?? "" }, zeroline: true, zerolinecolor: "#ccc" }),
     yaxis: axisStyle({
@@ -42,6 +41,13 @@ function figure(spec: SpatialMapSpec, index: number): { traces: Trace[]; layout:
       scaleanchor: "x", scaleratio: 1, zeroline: true, zerolinecolor: "#ccc",
     }),
   });
+  // The x axis sits on top (as in the paper), so the title is pinned to the top edge of the figure (above the axis
+  // title and tick labels), with the explained variance as plotly's subtitle: plotly measures both lines when it
+  // anchors the block at its top, whereas a "<br>" second line made it clip the first line.
+  layout.title = {
+    ...(layout.title as Layout), y: 1, yref: "container", yanchor: "top", pad: { t: 10 },
+    subtitle: L.explained === undefined ? undefined : { text: `Explained: ${fmt(L.explained, 2)}`, font: { size: 12 } },
+  };
   return { traces, layout };
 }
 

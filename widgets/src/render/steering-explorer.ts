@@ -69,18 +69,18 @@ export async function renderSteeringExplorer(host: HTMLElement, spec: SteeringEx
   const describe = (cell: Cell): string => {
     const e = sweepAt(spec, cell);
     if (!e) return `${cellLabel(cell)}: not swept`;
-    return spec.answers
+    return `${cellLabel(cell)}: ` + spec.answers
       .map((ans, a) => {
         let best = 0;
         e.logprobs.forEach((row, l) => { if (Math.abs(row[a] - spec.baseline[a]) > Math.abs(e.logprobs[best][a] - spec.baseline[a])) best = l; });
         return `"${ans}": ${fmt(spec.baseline[a], 2)} → ${fmt(e.logprobs[best][a], 2)} (layer ${spec.layers[best]})`;
       })
-      .join("   ");
+      .join("; ");
   };
   const select = (cell: Cell): void => {
     selected = cell;
     for (const b of buttons) b.classList.toggle("linmech-selected", Number(b.dataset.column) === cell.column && Number(b.dataset.row) === cell.row);
-    readout.textContent = `Steer toward ${describe(cell)}`;
+    readout.textContent = `Steering toward ${describe(cell)} (largest change over layers)`;
   };
   for (let row = 0; row < grid.rows; row++) {
     for (let column = 0; column < grid.columns; column++) {
