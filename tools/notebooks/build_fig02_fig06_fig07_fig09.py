@@ -74,7 +74,10 @@ if (MODELS.length === 0) throw new Error(`no image-model bundles under ${lm.mode
 const N = CI ? 6 : 100;   // questions per task: N left/right (clutter-lr) + N above/below (clutter-ab)
 const FACTOR = 5;         // steering norm = FACTOR × ‖x_L[word]‖
 // Runs are cached in out/steering/ (keyed by the bundle's files and every parameter): Fig 2 and Fig 9 share them.
-const RUN = { n: N, factor: FACTOR, seed: 42, noiseSeed: 0, generate: 3, idObjects: ID_OBJECTS, idVariant: ID_VARIANT,
+// generate: 1 greedy token for the verdicts — the toy models answer in one word and emit no end-of-turn token, so a
+// longer continuation ("left left right") names both words and would count as nonsense. For a model that starts its
+// answer with another word, raise it.
+const RUN = { n: N, factor: FACTOR, seed: 42, noiseSeed: 0, generate: 1, idObjects: ID_OBJECTS, idVariant: ID_VARIANT,
   cacheDir: `${lm.repoRoot()}/out/steering`, cacheSuffix: CI ? "-ci" : "" };
 console.log(`models (${MODELS.length}): ${MODELS.join(", ")}`);
 console.log(`N = ${N} left/right + ${N} above/below questions per model, k = ${FACTOR}, every decoder block${CI ? " — CI mode (reduced sizes)" : ""}`);
@@ -124,7 +127,8 @@ when missing; in CI mode two objects (`-ci-steering`). Runs are cached in `out/s
 
 **Deviations** (full list in the file header): direction from the first-token belief (no question skipped; same
 questions for ID and noise); token norm at the edited occurrence (not a Frobenius norm over prompt + 250 generated
-tokens); all blocks instead of a hand-picked band; seeded noise; 3 greedy tokens; cluttered src/data scenes instead
+tokens); all blocks instead of a hand-picked band; seeded noise; 1 greedy token for the verdicts (the toy models
+answer in one word and never stop); cluttered src/data scenes instead
 of COCO-Spatial; legend "spatial ID"/"noise" (the authors' says "Correct"/"Wrong").
 '''),
     code(ZOO),
@@ -216,7 +220,8 @@ for Spearman (with n models the smallest possible p is 2/n!).
 joined by a dashed line) plus `LINMECH_MODEL` / `LINMECH_MODELS`.
 
 **Deviations** (file header): noise drop subtracted on the default axis (the authors' code does not, although the
-label says so); the same questions for all accuracies; whole-word verdicts on 3 greedy tokens; family = model name
+label says so); the same questions for all accuracies; whole-word verdicts on 1 greedy token (the toy models answer in
+one word and never stop, so longer continuations name both words); family = model name
 without its checkpoint suffix.
 '''),
     code(ZOO),
