@@ -10,7 +10,8 @@ Recipe (tools/README.md, "toy-llava-video"):
                         embeddings (logit lens), every video token names its frame word f0..f7;
   stage 1  video-appear + video-order (loss on the one-word answer) + the *binding loss*: at hidden_states
            [--bind-layer] each object word of the question names the frame word of the frame where its object
-           first appears; the stage-0 losses continue at --aux-weight / --frame-weight. AdamW, constant lr.
+           first appears; the stage-0 losses continue at --aux-weight / --frame-weight. AdamW, constant lr
+           (optionally cosine-decayed to 5 % from --decay-from over --decay-steps).
 
   python -m tools.toy.video.train --name toy-llava-video --seed 0 [--resume] [--stop-at N]
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import os
 import time
 
@@ -62,6 +64,9 @@ def get_args(argv=None):
     p.add_argument("--frame-layer", type=int, default=2)
     p.add_argument("--bind-weight", type=float, default=1.0)
     p.add_argument("--bind-layer", type=int, default=4)
+    p.add_argument("--decay-from", type=int, default=0,
+                   help="from this step on, cosine-decay the lr to 5%% over --decay-steps steps (0 = constant lr)")
+    p.add_argument("--decay-steps", type=int, default=1000)
     p.add_argument("--eval-every", type=int, default=250)
     p.add_argument("--eval-n", type=int, default=300)
     p.add_argument("--save-every", type=int, default=500)
@@ -208,6 +213,9 @@ def main(argv=None):
         ts = time.time()
         stage = 0 if step < args.stage0 else 1
         lr = args.lr * min(1.0, (step + 1) / args.warmup)
+        if args.decay_from and step >= args.decay_from:
+            f = min(1.0, (step - args.decay_from) / max(1, args.decay_steps))
+            lr = args.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * f)))
         for g in opt.param_groups:
             g["lr"] = lr
         w = np.array([mix[t] for t in tasks])
