@@ -320,6 +320,12 @@ test("browser: a failing cell shows one readable message, and the kernel keeps i
   assert.ok(message.split("\n").length <= 6, `one short message, not a library stack:\n${message}`);
   assert.ok(!/node_modules|widgets\/spec|kernel-ext|NotebookError/.test(message), `no library frames or error plumbing:\n${message}`);
   await p.locator(".jp-Notebook .jp-Cell").last().screenshot({ path: join(ARTIFACTS, "readable-error.png") });
+  // The error output can arrive before the failing cell's execute_reply; a cell queued in between would be aborted by
+  // JupyterLab's stop-on-error, so wait until the kernel is idle before running the next cell.
+  const kernelIdle = () =>
+    p.evaluate(`window.jupyterapp.shell.currentWidget.sessionContext.session?.kernel?.status === "idle"`) as Promise<boolean>;
+  await assertEventually(kernelIdle, "the kernel is idle after the failing cell", 60_000);
+  await sleep(500);
   await append(`console.log("kernel alive: " + models.length + " models");`);
   await assertEventually(async () => (await lastOutput()).join(" ").includes("kernel alive: 6 models"), "a later cell still sees earlier variables", 60_000);
   assert.deepEqual(consoleErrors, [], "no console errors from the failing cell");
