@@ -1,30 +1,7 @@
 """Writes notebooks/fig02-adversarial-steering.ipynb, fig06-arbitrary-steering.ipynb, fig07-depth-vs-height.ipynb and
 fig09-accuracy-vs-steerability.ipynb (nbformat v4, kernel linmech-ts). Edit the cell sources here and re-run:
 python3 tools/notebooks/build_fig02_fig06_fig07_fig09.py"""
-import json
-import pathlib
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-META = {
-    "kernelspec": {"name": "linmech-ts", "display_name": "TypeScript (linmech)", "language": "typescript"},
-    "language_info": {"name": "typescript", "file_extension": ".ts"},
-}
-
-
-def md(text):
-    return {"cell_type": "markdown", "metadata": {}, "source": text.strip("\n").splitlines(keepends=True)}
-
-
-def code(text):
-    return {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
-            "source": text.strip("\n").splitlines(keepends=True)}
-
-
-def write(name, cells):
-    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": META, "cells": cells}
-    for i, c in enumerate(nb["cells"]):
-        c["id"] = f"{name.split('-')[0]}-{i:02d}"
-    (ROOT / "notebooks" / f"{name}.ipynb").write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+from notebook_cells import code, md, write
 
 
 # Parameters shared by every steering notebook. The universal IDs: in full mode the fig05 artefact (the paper's ten
