@@ -128,6 +128,8 @@ def _torch_references(family, sample: dict, L: int) -> dict:
     extra = {}
     if hasattr(family, "torch_decode_position_ids"):  # M-RoPE: HF's forward cannot infer them from the mask
         extra["position_ids"] = family.torch_decode_position_ids(sample)
+    if hasattr(family, "torch_decode_kwargs"):  # Mllama: the new token's row of the cross-attention mask
+        extra.update(family.torch_decode_kwargs(sample))
     with torch.no_grad():
         ref2 = model(input_ids=nxt, attention_mask=mask2, past_key_values=ref.past_key_values, use_cache=True,
                      return_dict=True, **extra)
@@ -141,10 +143,16 @@ def _torch_references(family, sample: dict, L: int) -> dict:
     mask_p = sample["attention_mask"].clone()
     mask_p[0, :pad] = 0
     pos_p = (mask_p.cumsum(-1) - 1).clamp(min=0)
+    # families whose text model takes more (Mllama: 2-row position ids, the vision states) supply them
+    pos_t = pos_p
+    if hasattr(family, "padded_position_ids"):
+        pos_t = torch.from_numpy(family.padded_position_ids(pos_p.numpy().astype(np.int64), pad))
+    text_kw = family.torch_text_kwargs(sample) if hasattr(family, "torch_text_kwargs") else {}
     with torch.no_grad():
-        last = text(inputs_embeds=emb, attention_mask=mask_p, position_ids=pos_p, return_dict=True).last_hidden_state
+        last = text(inputs_embeds=emb, attention_mask=mask_p, position_ids=pos_t, return_dict=True,
+                    **text_kw).last_hidden_state
         r["padded_logits"] = family.lm_head()(last).numpy()
-    r["padded_feed"] = (emb.numpy(), mask_p.numpy().astype(np.int64), pos_p.numpy().astype(np.int64))
+    r["padded_feed"] = (emb.numpy(), mask_p.numpy().astype(np.int64), pos_t.numpy().astype(np.int64))
     r["pad"] = pad
     return r
 
@@ -166,7 +174,11 @@ def self_check(family, out: Path, meta: dict, tol: float, threads: int = 1) -> d
     embeds = family.ort_inputs_embeds(sessions, sample)
     B, T = sample["input_ids"].shape
     kvh, hd = meta["num_key_value_heads"], meta["head_dim"]
-    empty = {f"past_key_values.{i}.{kv}": np.zeros((B, kvh, 0, hd), np.float32) for i in range(L) for kv in ("key", "value")}
+    # layers with a self-attention KV cache (linmech.json kv_layers; Mllama's cross-attention layers have none)
+    kv_layers = meta.get("kv_layers", list(range(L)))
+    empty = {f"past_key_values.{i}.{kv}": np.zeros((B, kvh, 0, hd), np.float32) for i in kv_layers for kv in ("key", "value")}
+    # extra decoder inputs fed on every call (Mllama: cross_attention_states + key mask from the vision encoder)
+    xfeed = family.decoder_feeds(sessions, sample) if hasattr(family, "decoder_feeds") else {}
     # position ids: the family's own (Qwen2-VL M-RoPE: [3, B, T] from get_rope_index; Gemma-3: [2, B, T], row 1 =
     # image block ids for the bidirectional image mask), else 0..T-1
     pos = family.position_ids(sample) if hasattr(family, "position_ids") else np.tile(np.arange(T, dtype=np.int64), (B, 1))
@@ -174,7 +186,7 @@ def self_check(family, out: Path, meta: dict, tol: float, threads: int = 1) -> d
     as_rows = lambda p2: p2 if rows == 1 else np.ascontiguousarray(np.broadcast_to(p2, (rows,) + p2.shape))
     next_pos = pos.reshape(-1, B, T).max(axis=(0, 2)) + 1  # decode steps continue at max(position) + 1
     feed = {"inputs_embeds": embeds, "attention_mask": sample["attention_mask"].numpy().astype(np.int64),
-            "position_ids": pos, **empty}
+            "position_ids": pos, **empty, **xfeed}
     dec_path = onnx_dir / "decoder_model_merged.onnx"
     report = {"sample": {"batch": int(B), "prompt_tokens": int(T), "prompt": family.prompt()}, "tolerance": tol}
 
@@ -206,28 +218,28 @@ def self_check(family, out: Path, meta: dict, tol: float, threads: int = 1) -> d
             ours = ours[:, :, ours.shape[2] - theirs.shape[2]:]
         return max_abs(ours, theirs)
     report["present_kv_max_abs"] = max(max(kv_diff(res[f"present.{i}.key"], k), kv_diff(res[f"present.{i}.value"], v))
-                                       for i, (k, v) in enumerate(ref["present"]))
+                                       for i, (k, v) in enumerate(ref["present"]) if i in kv_layers)
 
     # one decode step with the KV cache
     emb2 = sessions["embed"].run(None, {"input_ids": ref["next_ids"]})[0]
     feed2 = {"inputs_embeds": emb2, "attention_mask": ref["mask2"].astype(np.int64),
-             "position_ids": as_rows(next_pos[:, None].astype(np.int64))}
-    feed2.update({f"past_key_values.{i}.{kv}": res[f"present.{i}.{kv}"] for i in range(L) for kv in ("key", "value")})
+             "position_ids": as_rows(next_pos[:, None].astype(np.int64)), **xfeed}
+    feed2.update({f"past_key_values.{i}.{kv}": res[f"present.{i}.{kv}"] for i in kv_layers for kv in ("key", "value")})
     report["decode_logits_max_abs"] = max_abs(run(feed2)["logits"], ref["decode_logits"])
 
     # prefix reuse: prefill the first k tokens, then the remaining T-k as one chunk on the cached prefix
     k = max(1, T - 6)
     pre = run({"inputs_embeds": embeds[:, :k], "attention_mask": feed["attention_mask"][:, :k],
-               "position_ids": feed["position_ids"][..., :k], **empty})
+               "position_ids": feed["position_ids"][..., :k], **empty, **xfeed})
     feed4 = {"inputs_embeds": embeds[:, k:], "attention_mask": feed["attention_mask"],
-             "position_ids": feed["position_ids"][..., k:]}
-    feed4.update({f"past_key_values.{i}.{kv}": pre[f"present.{i}.{kv}"] for i in range(L) for kv in ("key", "value")})
+             "position_ids": feed["position_ids"][..., k:], **xfeed}
+    feed4.update({f"past_key_values.{i}.{kv}": pre[f"present.{i}.{kv}"] for i in kv_layers for kv in ("key", "value")})
     report["suffix_after_prefix_logits_max_abs"] = max_abs(run(feed4)["logits"], ref["logits"][:, k:])
 
     # left-padded batch (padding positions themselves are not compared)
     e, m, p = ref["padded_feed"]
     pad = ref["pad"]
-    padr = run({"inputs_embeds": e, "attention_mask": m, "position_ids": as_rows(p), **empty})
+    padr = run({"inputs_embeds": e, "attention_mask": m, "position_ids": as_rows(p) if p.ndim == 2 else p, **empty, **xfeed})
     report["left_padded_batch_logits_max_abs"] = max_abs(padr["logits"][:, pad:], ref["padded_logits"][:, pad:])
 
     checks = [("prefill_logits", report["prefill_logits_max_abs"]),
@@ -263,6 +275,8 @@ def export(model_dir: Path, out: Path, check: bool = True, tol: float = DEFAULT_
     dims = text_dims(family.config.text_config)
     if hasattr(family, "position_rows"):  # rows of position_ids the family's decoder takes (Gemma-3: 2)
         dims["position_rows"] = family.position_rows()
+    if hasattr(family, "kv_layers"):  # decoder layers with a self-attention KV cache (Mllama: not the cross layers)
+        dims["kv_layers"] = family.kv_layers()
     timings = {}
     t = time.time()
     family.export_vision(out / "onnx" / "vision_encoder.onnx")
@@ -271,7 +285,10 @@ def export(model_dir: Path, out: Path, check: bool = True, tol: float = DEFAULT_
     export_embed(family.embed_tokens(), out / "onnx" / "embed_tokens.onnx", family.embed_scale())
     timings["embed_tokens_s"] = round(time.time() - t, 2)
     t = time.time()
-    dec = export_decoder(family.text_model(), family.lm_head(), dims, out / "onnx" / "decoder_model_merged.onnx")
+    if hasattr(family, "export_decoder"):  # a decoder with extra inputs (Mllama: cross-attention states)
+        dec = family.export_decoder(dims, out / "onnx" / "decoder_model_merged.onnx")
+    else:
+        dec = export_decoder(family.text_model(), family.lm_head(), dims, out / "onnx" / "decoder_model_merged.onnx")
     timings["decoder_s"] = round(time.time() - t, 2)
     hook_map, final_norm = find_hook_map(dec, dims["num_layers"])
     del dec

@@ -6,7 +6,7 @@ import importlib
 
 from .base import Family
 
-_MODULES = ["llava", "qwen2vl", "gemma3", "internvl", "llava_next_video", "llava_onevision"]
+_MODULES = ["llava", "qwen2vl", "gemma3", "internvl", "llava_next_video", "llava_onevision", "mllama"]
 
 
 def registry() -> dict[str, type[Family]]:
