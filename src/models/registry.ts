@@ -6,6 +6,7 @@ import { llavaVideoAdapter } from "./llavaVideo";
 import { gemma3Adapter } from "./gemma3";
 import { internvlAdapter } from "./internvl";
 import { qwen2vlAdapter } from "./qwen2vl";
+import { llavaOnevisionAdapter } from "./llavaOnevision";
 
 const FAMILIES = new Map<string, AdapterFactory>([
   ["llava", llavaAdapter],
@@ -16,6 +17,7 @@ const FAMILIES = new Map<string, AdapterFactory>([
   ["qwen2.5-vl", qwen2vlAdapter],
   ["gemma-3", gemma3Adapter],
   ["internvl", internvlAdapter],
+  ["llava-onevision", llavaOnevisionAdapter],
 ]);
 
 /** Adds (or replaces) the adapter of a family. */

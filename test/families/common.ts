@@ -17,7 +17,10 @@ interface ArrayRef {
   shape: number[];
 }
 interface RefInput {
+  /** the input's image (absent for video families, which have `frames`) */
   image: string;
+  /** video families: the clip's frames, in order */
+  frames?: string[];
   question: string;
   input_ids: number[];
   tokens: string[];
@@ -90,8 +93,12 @@ export function familyParity(family: string, extra?: (ctx: () => { model: Model;
     const b = readFileSync(join(dir, r.file));
     return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
   };
-  const prepare = (k: number): Promise<PreparedInput> =>
-    model.prepare({ image: join(dir, ref.inputs[k].image), prompt: ref.inputs[k].question });
+  const prepare = (k: number): Promise<PreparedInput> => {
+    const r = ref.inputs[k];
+    return r.frames
+      ? model.prepare({ frames: r.frames.map((f) => join(dir, f)), prompt: r.question })
+      : model.prepare({ image: join(dir, r.image), prompt: r.question });
+  };
   const edits = (p: RefPatch): Edit[] =>
     p.edits.map((e) => {
       if (e.op === "replace") {
@@ -115,7 +122,9 @@ export function familyParity(family: string, extra?: (ctx: () => { model: Model;
       assert.deepEqual(x.tokens, r.tokens);
       assert.deepEqual(x.ids, r.input_ids);
       if (r.pixel_values) {
-        const d = maxAbsDiff(x.pixelValues[0].data, load(r.pixel_values));
+        // video families: every frame, in order ([frames, 3, H, W])
+        const mine = r.frames ? Float32Array.from(x.pixelValues.flatMap((p) => Array.from(p.data))) : x.pixelValues[0].data;
+        const d = maxAbsDiff(mine, load(r.pixel_values));
         assert.ok(d <= 1e-5, `input ${k} pixel values: max abs diff ${d}`);
       }
       for (const [w, p] of Object.entries(r.positions)) assert.equal(x.positionOf(w), p, w);

@@ -160,26 +160,36 @@ def build(family: str, out_dir: Path, seed: int = 0, check: bool = True) -> dict
     (out_dir / "images").mkdir()
     W, H = spec["image_size"]
     inputs, encs, sites_of = [], [], []
+    frames = spec.get("frames")  # video families: a clip of this many frames per input instead of one image
     for k, q in enumerate(QUESTIONS):
         rng = np.random.default_rng(seed * 1000 + 17 + k)
-        png = f"images/input{k}.png"
-        Image.fromarray(rng.integers(0, 256, (H, W, 3), dtype=np.uint8)).save(out_dir / png)
-        image = Image.open(out_dir / png).convert("RGB")
-        messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": q}]}]
-        text = processor.apply_chat_template(messages, add_generation_prompt=True)
-        enc = dict(processor(images=[image], text=[text], return_tensors="pt", **spec.get("processor_kwargs", {})))
+        if frames:
+            pngs = [f"images/input{k}.frame{f}.png" for f in range(frames)]
+            for f in pngs:
+                Image.fromarray(rng.integers(0, 256, (H, W, 3), dtype=np.uint8)).save(out_dir / f)
+            video = np.stack([np.asarray(Image.open(out_dir / f).convert("RGB")) for f in pngs])
+            messages = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": q}]}]
+            text = processor.apply_chat_template(messages, add_generation_prompt=True)
+            enc = dict(processor(videos=[video], text=[text], return_tensors="pt", **spec.get("processor_kwargs", {})))
+        else:
+            png = f"images/input{k}.png"
+            Image.fromarray(rng.integers(0, 256, (H, W, 3), dtype=np.uint8)).save(out_dir / png)
+            image = Image.open(out_dir / png).convert("RGB")
+            messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": q}]}]
+            text = processor.apply_chat_template(messages, add_generation_prompt=True)
+            enc = dict(processor(images=[image], text=[text], return_tensors="pt", **spec.get("processor_kwargs", {})))
         for key, v in list(enc.items()):
             if torch.is_tensor(v) and v.is_floating_point():
                 enc[key] = v.float()
         ids = enc["input_ids"][0].tolist()
         tokens = tok.convert_ids_to_tokens(ids)
         lp, sites, gen = runner.forward(enc, capture=True, generate=NEW_TOKENS)
-        rec = {"image": png, "question": q, "text": text, "input_ids": ids, "tokens": tokens,
+        rec = {**({"frames": pngs} if frames else {"image": png}), "question": q, "text": text, "input_ids": ids, "tokens": tokens,
                "positions": {w: word_position(tok, tokens, w) for w in WORDS},
                "hidden": {s: arrays.put(f"input{k}.{s}", v) for s, v in sites.items()},
                "last_logprobs": arrays.put(f"input{k}.last_logprobs", lp), "last_argmax": int(lp.argmax()),
                "generate": gen}
-        pv = enc.get("pixel_values")
+        pv = enc["pixel_values_videos"][0] if frames else enc.get("pixel_values")  # video: [frames, 3, H, W]
         if pv is not None and pv.dim() == 4 and spec.get("compare_pixels", True):
             rec["pixel_values"] = arrays.put(f"input{k}.pixel_values", pv)
         inputs.append(rec)
@@ -205,7 +215,8 @@ def build(family: str, out_dir: Path, seed: int = 0, check: bool = True) -> dict
     # an edit inside the first image: two middle image tokens at blocks.0 replaced by input 1's values; the
     # last block's stream is kept at every position (families with bidirectional image attention change image
     # tokens before the edit too)
-    img = [i for i, t in enumerate(inputs[0]["input_ids"]) if t == meta["image_token_id"]]
+    vis_id = meta["video_token_id"] if frames else meta["image_token_id"]
+    img = [i for i, t in enumerate(inputs[0]["input_ids"]) if t == vis_id]
     img_pos = [img[len(img) // 2 - 1], img[len(img) // 2]]
     img_vals = sites_of[1]["blocks.0.hook_resid_post"][img_pos]
     lp, img_sites, gen = runner.forward(encs[0], [{"layer": 0, "op": "replace", "positions": img_pos, "values": img_vals}],
