@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 
-from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+from tokenizers import AddedToken, Tokenizer, models, normalizers, pre_tokenizers, processors
 from transformers import (CLIPImageProcessor, CLIPVisionConfig, LlamaConfig, LlavaConfig,
                           LlavaForConditionalGeneration, LlavaProcessor, PreTrainedTokenizerFast)
 
@@ -31,24 +31,31 @@ IMAGE_SIZE = 64
 PATCH = 16
 N_IMAGE_TOKENS = (IMAGE_SIZE // PATCH) ** 2
 
-CHAT_TEMPLATE = (
-    "{% for message in messages %}"
-    "{% if message['role'] == 'user' %}"
-    "{{ 'USER: ' }}"
-    "{% if message['content'] is string %}{{ message['content'] }}"
-    "{% else %}{% for item in message['content'] %}"
-    "{% if item['type'] == 'image' %}{{ '<image>\\n' }}"
-    "{% elif item['type'] == 'text' %}{{ item['text'] }}{% endif %}"
-    "{% endfor %}{% endif %}{{ ' ' }}"
-    "{% elif message['role'] == 'assistant' %}"
-    "{{ 'ASSISTANT: ' }}"
-    "{% if message['content'] is string %}{{ message['content'] }}"
-    "{% else %}{% for item in message['content'] %}{% if item['type'] == 'text' %}{{ item['text'] }}{% endif %}{% endfor %}{% endif %}"
-    "{{ '</s>' }}"
-    "{% endif %}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}{{ 'ASSISTANT:' }}{% endif %}"
-)
+def chat_template(media: tuple[str, ...] = ("image",)) -> str:
+    """`USER: <image>\n{question} ASSISTANT: {answer}</s>`: each content item of type m in `media` renders as its
+    placeholder `<m>` and a newline (toy-llava-video passes ("video", "image"))."""
+    placeholders = "{% el".join(f"if item['type'] == '{m}' %}}{{{{ '<{m}>\\n' }}}}" for m in media)
+    return (
+        "{% for message in messages %}"
+        "{% if message['role'] == 'user' %}"
+        "{{ 'USER: ' }}"
+        "{% if message['content'] is string %}{{ message['content'] }}"
+        "{% else %}{% for item in message['content'] %}"
+        "{% " + placeholders +
+        "{% elif item['type'] == 'text' %}{{ item['text'] }}{% endif %}"
+        "{% endfor %}{% endif %}{{ ' ' }}"
+        "{% elif message['role'] == 'assistant' %}"
+        "{{ 'ASSISTANT: ' }}"
+        "{% if message['content'] is string %}{{ message['content'] }}"
+        "{% else %}{% for item in message['content'] %}{% if item['type'] == 'text' %}{{ item['text'] }}{% endif %}{% endfor %}{% endif %}"
+        "{{ '</s>' }}"
+        "{% endif %}"
+        "{% endfor %}"
+        "{% if add_generation_prompt %}{{ 'ASSISTANT:' }}{% endif %}"
+    )
+
+
+CHAT_TEMPLATE = chat_template()
 
 
 def prompt_text(question: str) -> str:
@@ -75,27 +82,52 @@ def build_vocab(extra_words, previous: list[str] | None = None) -> list[str]:
     return vocab
 
 
-def build_tokenizer(vocab: list[str]) -> PreTrainedTokenizerFast:
+def vocab_with_reserved(head: list[str], words, previous: list[str] | None, n_reserved: int) -> list[str]:
+    """head (specials + base words) + sorted new words + `n_reserved` slots `<unusedK>` for words of tasks added
+    later (no embedding resize needed). With `previous`, unseen words take its first free reserved slots, so the
+    ids of existing words never change. Used by both toy trainers."""
+    if previous is None:
+        core = list(head)
+        seen = set(core)
+        return core + [w for w in sorted(set(words)) if w not in seen] + [f"<unused{i}>" for i in range(n_reserved)]
+    core = [w for w in previous if not w.startswith("<unused")]
+    new = [w for w in sorted(set(words)) if w not in set(core)]
+    out = list(previous)
+    free = [i for i, w in enumerate(out) if w.startswith("<unused")]
+    assert len(new) <= len(free), f"{len(new)} new words but only {len(free)} reserved slots"
+    for i, w in zip(free, new):
+        out[i] = w
+    return out
+
+
+def word_level_tokenizer(vocab: list[str], specials: list[str], extra_special_tokens: dict[str, str],
+                         chat_template: str) -> PreTrainedTokenizerFast:
+    """The toy models' tokenizer: lower-cased whitespace words of `vocab`, `<s>` prepended, `specials` never split.
+    Shared by toy-llava (here) and toy-llava-video (tools/toy/video/build.py)."""
     tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(vocab)}, unk_token=UNK))
     tok.normalizer = normalizers.Lowercase()
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
     tok.post_processor = processors.TemplateProcessing(
         single=f"{BOS} $A", pair=f"{BOS} $A $B", special_tokens=[(BOS, vocab.index(BOS))])
-    from tokenizers import AddedToken
-    tok.add_special_tokens([AddedToken(s, special=True, normalized=False) for s in SPECIALS])
+    tok.add_special_tokens([AddedToken(s, special=True, normalized=False) for s in specials])
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok, bos_token=BOS, eos_token=EOS, unk_token=UNK, pad_token=PAD,
-        extra_special_tokens={"image_token": IMAGE}, model_max_length=256,
+        extra_special_tokens=extra_special_tokens, model_max_length=256,
         padding_side="right", clean_up_tokenization_spaces=False)
-    fast.chat_template = CHAT_TEMPLATE
+    fast.chat_template = chat_template
     return fast
 
 
-def build_image_processor() -> CLIPImageProcessor:
-    # 64x64 in, 64x64 out: resize to shortest edge 64 is the identity on our scenes, no centre crop.
+def build_tokenizer(vocab: list[str]) -> PreTrainedTokenizerFast:
+    return word_level_tokenizer(vocab, SPECIALS, {"image_token": IMAGE}, CHAT_TEMPLATE)
+
+
+def build_image_processor(size: int = IMAGE_SIZE) -> CLIPImageProcessor:
+    """size x size in and out (resize to shortest edge `size` is the identity on our scenes, no centre crop),
+    then (x/255 - 0.5)/0.5. The frames of toy-llava-video use the same."""
     return CLIPImageProcessor(
-        do_resize=True, size={"shortest_edge": IMAGE_SIZE}, do_center_crop=False,
-        crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE}, do_rescale=True, rescale_factor=1 / 255,
+        do_resize=True, size={"shortest_edge": size}, do_center_crop=False,
+        crop_size={"height": size, "width": size}, do_rescale=True, rescale_factor=1 / 255,
         do_normalize=True, image_mean=[0.5, 0.5, 0.5], image_std=[0.5, 0.5, 0.5], do_convert_rgb=True)
 
 
@@ -123,12 +155,16 @@ def build_config(vocab_size: int, *, vis_width=128, vis_layers=2, vis_heads=4, w
                        pad_token_id=SPECIALS.index(PAD))
 
 
-def build_model(vocab_size: int, **kw) -> LlavaForConditionalGeneration:
-    model = LlavaForConditionalGeneration(build_config(vocab_size, **kw))
+def checked_tied(model):
+    """`model`, after checking that its input and output embeddings are one tensor (both toy models tie them)."""
     emb = model.get_input_embeddings().weight
     out = model.get_output_embeddings().weight
     assert emb.data_ptr() == out.data_ptr(), "input/output embeddings are not tied"
     return model
+
+
+def build_model(vocab_size: int, **kw) -> LlavaForConditionalGeneration:
+    return checked_tied(LlavaForConditionalGeneration(build_config(vocab_size, **kw)))
 
 
 def n_params(model) -> int:

@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 
-from .train import RUNS
+from .common import RUNS
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 MODELS = os.path.join(REPO, "data", "models")
@@ -39,10 +39,24 @@ def curve_rows(run: str, upto: int) -> list[dict]:
     return [r for r in csv.DictReader(open(p)) if int(r["step"]) <= upto]
 
 
+def card_inputs(ckpt: str, bundle: str) -> tuple[dict, dict, dict]:
+    """config.json and training.json of the checkpoint, linmech.json of the exported bundle."""
+    return (json.load(open(os.path.join(ckpt, "config.json"))), json.load(open(os.path.join(ckpt, "training.json"))),
+            json.load(open(os.path.join(bundle, "linmech.json"))))
+
+
+def accuracy_table(evals: list[dict]) -> list[str]:
+    """The card's held-out accuracy table (rows of eval.json)."""
+    return (["| task | n | accuracy | chance |", "|---|---|---|---|"]
+            + [f"| {r['task']} | {r['n']} | {r['accuracy']:.3f} | {r['chance']:.3f} |" for r in evals])
+
+
+LICENCE = ["## Licence", "Model weights: MIT (this project). Training images use Twemoji graphics (CC-BY 4.0, see "
+           "data/ATTRIBUTION.md).", ""]
+
+
 def card(name: str, ckpt: str, bundle: str, evals: list[dict], role: str, n_eval: int) -> str:
-    cfg = json.load(open(os.path.join(ckpt, "config.json")))
-    tr = json.load(open(os.path.join(ckpt, "training.json")))
-    meta = json.load(open(os.path.join(bundle, "linmech.json")))
+    cfg, tr, meta = card_inputs(ckpt, bundle)
     args = tr["args"]
     vc, tc = cfg["vision_config"], cfg["text_config"]
     sc = meta.get("self_check", {})
@@ -83,10 +97,7 @@ def card(name: str, ckpt: str, bundle: str, evals: list[dict], role: str, n_eval
              f"## Held-out accuracy (ONNX Runtime, this bundle)",
              f"Measured by `node src/dist/cli/evalToy.js --model {name} --n {n_eval}` on freshly generated held-out scenes "
              "(held-out seed stream; relation questions about the 6 held-out objects), greedy answer. Raw numbers: `eval.json`.",
-             "",
-             "| task | n | accuracy | chance |", "|---|---|---|---|"]
-    for r in evals:
-        lines.append(f"| {r['task']} | {r['n']} | {r['accuracy']:.3f} | {r['chance']:.3f} |")
+             ""] + accuracy_table(evals)
     lines += ["",
               "## Export check",
               f"`tools/export` self-check, ONNX Runtime vs PyTorch logits: prefill max |diff| "
@@ -102,41 +113,57 @@ def card(name: str, ckpt: str, bundle: str, evals: list[dict], role: str, n_eval
             lines.append(f"| {r['step']} | {float(r['minutes']):.0f} | {r['stage']} | {r['loss']} | "
                          + " | ".join(r[t] or "-" for t in tasks) + " |")
         lines.append("")
-    lines += ["## Licence", "Model weights: MIT (this project). Training images use Twemoji graphics (CC-BY 4.0, see "
-              "data/ATTRIBUTION.md).", ""]
+    lines += LICENCE
     return "\n".join(lines)
 
 
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("ckpt")
-    p.add_argument("name")
+def add_ship_args(p) -> None:
+    """The flags both ship commands have after their checkpoint/name arguments."""
     p.add_argument("--n", type=int, default=300)
     p.add_argument("--max-mb", type=float, default=30)
-    p.add_argument("--role", default="")
+
+
+def add_ship_mode_args(p) -> None:
     p.add_argument("--skip-export", action="store_true")
     p.add_argument("--card-only", action="store_true", help="rewrite MODEL_CARD.md from the existing eval.json")
-    a = p.parse_args()
+
+
+def ship(a, export_args: list[str], make_card) -> None:
+    """Export `a.ckpt` to data/models/<a.name> (unless --skip-export/--card-only), check the size, evaluate the
+    bundle through the TypeScript engine into eval.json (unless --card-only) and write MODEL_CARD.md =
+    make_card(bundle, evals)."""
     bundle = os.path.join(MODELS, a.name)
     if not (a.skip_export or a.card_only):
-        r = subprocess.run([sys.executable, "-m", "tools.export.export", a.ckpt, bundle], cwd=REPO)
+        r = subprocess.run([sys.executable, "-m", "tools.export.export", a.ckpt, bundle] + export_args, cwd=REPO)
         if r.returncode:
             sys.exit(f"export of {a.ckpt} failed (exit {r.returncode})")
     mb = dir_mb(bundle)
     if mb > a.max_mb:
         sys.exit(f"{bundle} is {mb:.1f} MB, over the {a.max_mb} MB limit")
     ev = os.path.join(bundle, "eval.json")
-    r = subprocess.CompletedProcess([], 0) if a.card_only else subprocess.run(["node", os.path.join(REPO, "src", "dist", "cli", "evalToy.js"), "--model", bundle,
-                        "--n", str(a.n), "--json", ev], cwd=REPO)
-    if r.returncode:
-        sys.exit(f"evalToy on {bundle} failed (exit {r.returncode})")
+    if not a.card_only:
+        r = subprocess.run(["node", os.path.join(REPO, "src", "dist", "cli", "evalToy.js"), "--model", bundle,
+                            "--n", str(a.n), "--json", ev], cwd=REPO)
+        if r.returncode:
+            sys.exit(f"evalToy on {bundle} failed (exit {r.returncode})")
     evals = json.load(open(ev))
     for e in evals:  # the bundle name, not the absolute path, in the shipped file
         e["model"] = a.name
     json.dump(evals, open(ev, "w"), indent=1)
-    role = a.role or "Toy LLaVA of the linmech project."
-    open(os.path.join(bundle, "MODEL_CARD.md"), "w").write(card(a.name, a.ckpt, bundle, evals, role, a.n))
+    open(os.path.join(bundle, "MODEL_CARD.md"), "w").write(make_card(bundle, evals))
     print(f"shipped {bundle} ({mb:.1f} MB)")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("ckpt")
+    p.add_argument("name")
+    add_ship_args(p)
+    p.add_argument("--role", default="")
+    add_ship_mode_args(p)
+    a = p.parse_args()
+    role = a.role or "Toy LLaVA of the linmech project."
+    ship(a, [], lambda bundle, evals: card(a.name, a.ckpt, bundle, evals, role, a.n))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ Example:
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 import os
@@ -25,45 +24,22 @@ import torch
 import torch.nn.functional as F
 
 from . import build
+from .common import (add_eval_args, add_model_args, add_optim_args, add_run_args, add_shard_args, append_row, cosine_to_5pct, decayed_lr, heldout_accuracy, load_last, make_optimizer, open_curve, optimizer_step,
+                     parse_mix, restore, save_last, start_run, warmup_lr, write_run_info)
 from .data import Encoded, Shard, generate
 
-RUNS = os.path.join(build.__file__.rsplit(os.sep, 1)[0], "runs")
 N_RESERVED = 48  # reserved vocabulary slots for words of tasks added later (no embedding resize needed)
-
-
-def parse_mix(s: str) -> dict[str, float]:
-    out = {}
-    for part in s.split(","):
-        if part:
-            k, v = part.split(":")
-            out[k] = float(v)
-    return out
 
 
 def get_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--name", default="toy-llava")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--resume", action="store_true")
-    p.add_argument("--threads", type=int, default=2)
-    # model
-    p.add_argument("--width", type=int, default=128)
-    p.add_argument("--layers", type=int, default=8)
-    p.add_argument("--heads", type=int, default=4)
-    p.add_argument("--vis-width", type=int, default=128)
-    p.add_argument("--vis-layers", type=int, default=2)
-    # data
-    p.add_argument("--n-train", type=int, default=100000, help="scenes per task in the training shard")
-    p.add_argument("--n-heldout", type=int, default=1000)
-    p.add_argument("--shard-seed", type=int, default=1000)
+    add_run_args(p, "toy-llava")
+    add_model_args(p)
+    add_shard_args(p, 100000, "scenes")
     p.add_argument("--tasks1", default="grid-lr:0.2,grid-ab:0.2,grid-where-col:0.15,grid-where-row:0.15,grid-what:0.3")
     p.add_argument("--tasks2", default="grid-lr:0.1,grid-ab:0.1,grid-where-col:0.04,grid-where-row:0.04,grid-what:0.07,"
                                        "clutter-lr:0.13,clutter-ab:0.13,nearfar:0.13,inbetween:0.13,frontbehind:0.13")
-    # optimisation
-    p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--wd", type=float, default=0.01)
-    p.add_argument("--warmup", type=int, default=100)
+    add_optim_args(p)
     p.add_argument("--stage0", type=int, default=300, help="vision pre-training steps")
     p.add_argument("--steps1", type=int, default=6000, help="max stage-1 steps (cosine horizon)")
     p.add_argument("--steps2", type=int, default=2000, help="stage-2 steps")
@@ -80,10 +56,7 @@ def get_args(argv=None):
     p.add_argument("--decay-steps", type=int, default=2000)
     p.add_argument("--pos-weight", type=float, default=0.5,
                    help="weight of the position loss: each image token also names its column/row word (c0..c3, r0..r3)")
-    # bookkeeping
-    p.add_argument("--eval-every", type=int, default=250)
-    p.add_argument("--eval-n", type=int, default=300)
-    p.add_argument("--save-every", type=int, default=500)
+    add_eval_args(p)
     p.add_argument("--save-at", default="", help="extra comma-separated steps to save HF checkpoints at")
     p.add_argument("--stop-at", type=int, default=0, help="stop (resumably) after this step; 0 = run to the end")
     p.add_argument("--bench", type=int, default=0, help="time N steps on random data and exit")
@@ -94,18 +67,8 @@ def get_args(argv=None):
 # vocabulary with reserved slots
 
 def make_vocab(words: set[str], previous: list[str] | None) -> list[str]:
-    if previous is None:
-        core = build.build_vocab(words)
-        return core + [f"<unused{i}>" for i in range(N_RESERVED)]
-    core = [w for w in previous if not w.startswith("<unused")]
-    new = [w for w in sorted(words) if w not in set(core)]
-    n_unused = len(previous) - len(core)
-    assert len(new) <= n_unused, f"{len(new)} new words but only {n_unused} reserved slots"
-    # new words take the first reserved slots: ids of existing words do not change
-    out = list(previous)
-    for w in new:
-        out[out.index(next(x for x in out if x.startswith("<unused")))] = w
-    return out
+    return build.vocab_with_reserved(build.SPECIALS + list(dict.fromkeys(build.BASE_WORDS)), words, previous,
+                                     N_RESERVED)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -192,40 +155,24 @@ def collate_bind(parts):
     return tuple(torch.from_numpy(np.concatenate([p[k] for p in parts])) for k in ("obj_pos", "obj_col", "obj_row"))
 
 
-@torch.no_grad()
 def evaluate(model, heldout: dict[str, Encoded], n: int, bs: int = 150) -> dict[str, float]:
-    model.eval()
-    res = {}
-    for task, enc in heldout.items():
-        m = min(n, len(enc))
-        correct = 0
-        for s in range(0, m, bs):
-            idx = np.arange(s, min(m, s + bs))
-            b = enc.batch(idx)
-            ids, pix, pos, ans = collate([b], 0)
-            logits = answer_logits(model, ids, pix, pos)
-            correct += (logits.argmax(-1) == ans).sum().item()
-        res[task] = correct / m
-    model.train()
-    return res
+    def n_correct(b):
+        ids, pix, pos, ans = collate([b], 0)
+        return (answer_logits(model, ids, pix, pos).argmax(-1) == ans).sum().item()
+    return heldout_accuracy(model, heldout, n, bs, n_correct)
 
 
 def lr_at(step, args, stage2_start):
     if step < args.stage0:
-        return args.lr * min(1.0, (step + 1) / args.warmup)
+        return warmup_lr(args.lr, step, args.warmup)
     if stage2_start is None:
         s = step - args.stage0
-        warm = min(1.0, (s + 1) / args.warmup)
-        frac = min(1.0, s / max(1, args.steps1))
         if args.const_lr:
-            if args.decay_from and step >= args.decay_from:
-                f = min(1.0, (step - args.decay_from) / max(1, args.decay_steps))
-                return args.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * f)))
-            return args.lr * warm
-        return args.lr * warm * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
+            return decayed_lr(args, step, warmup_lr(args.lr, s, args.warmup))
+        return warmup_lr(args.lr, s, args.warmup) * cosine_to_5pct(min(1.0, s / max(1, args.steps1)))
     s = step - stage2_start
     frac = min(1.0, s / max(1, args.steps2))
-    return args.lr2 * min(1.0, (s + 1) / 50) * 0.5 * (1 + math.cos(math.pi * frac))
+    return warmup_lr(args.lr2, s, 50) * 0.5 * (1 + math.cos(math.pi * frac))
 
 
 def save_hf(model, vocab, path, meta):
@@ -235,19 +182,13 @@ def save_hf(model, vocab, path, meta):
 
 def main(argv=None):
     args = get_args(argv)
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    run = os.path.join(RUNS, args.name)
-    os.makedirs(run, exist_ok=True)
+    run = start_run(args)
     mix1, mix2 = parse_mix(args.tasks1), parse_mix(args.tasks2)
 
     if args.bench:
         return bench(args)
 
-    ckpt_path = os.path.join(run, "last.pt")
-    state = torch.load(ckpt_path, weights_only=False) if args.resume and os.path.exists(ckpt_path) else None
-    if args.resume and state is None:
-        print("no checkpoint to resume from; starting fresh")
+    ckpt_path, state = load_last(args, run)
 
     # ---- shards (train + heldout) for every task whose generator exists
     def have(task):
@@ -286,24 +227,17 @@ def main(argv=None):
     model = build.build_model(len(vocab), vis_width=args.vis_width, vis_layers=args.vis_layers,
                               width=args.width, layers=args.layers, heads=args.heads)
     print("params", build.n_params(model))
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.wd, betas=(0.9, 0.98))
+    opt = make_optimizer(model, args)
     rng = np.random.default_rng(args.seed)
     step, stage2_start, elapsed = 0, None, 0.0
     if state:
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        rng.bit_generator.state = state["rng"]
-        torch.set_rng_state(state["torch_rng"])
+        restore(state, model, opt, rng)
         step, stage2_start, elapsed = state["step"], state["stage2_start"], state["elapsed"]
         print(f"resumed at step {step} (stage2_start={stage2_start}, {elapsed / 60:.1f} min)")
-    json.dump(vocab, open(os.path.join(run, "vocab.json"), "w"))
-    json.dump(vars(args), open(os.path.join(run, "args.json"), "w"), indent=1)
+    write_run_info(run, vocab, args)
 
     all_tasks = list(dict.fromkeys(list(mix1) + list(mix2)))
-    csv_path = os.path.join(run, "curve.csv")
-    if not os.path.exists(csv_path):
-        with open(csv_path, "w", newline="") as f:
-            csv.writer(f).writerow(["step", "minutes", "stage", "lr", "loss", "aux_acc"] + all_tasks)
+    csv_path = open_curve(run, ["step", "minutes", "stage", "lr", "loss", "aux_acc"] + all_tasks)
 
     total = None
     save_at = {int(s) for s in args.save_at.split(",") if s}
@@ -316,10 +250,8 @@ def main(argv=None):
         nonlocal t0, elapsed
         elapsed += time.time() - t0
         t0 = time.time()
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "rng": rng.bit_generator.state,
-                    "torch_rng": torch.get_rng_state(), "step": step, "stage2_start": stage2_start,
-                    "elapsed": elapsed, "vocab": vocab, "args": vars(args)}, ckpt_path + ".tmp")
-        os.replace(ckpt_path + ".tmp", ckpt_path)
+        save_last(ckpt_path, model, opt, rng, step=step, stage2_start=stage2_start, elapsed=elapsed, vocab=vocab,
+                  args=vars(args))
 
     def refresh():
         """Load stage-2 tasks whose generators appeared after the run started (no-op when all exist)."""
@@ -408,11 +340,7 @@ def main(argv=None):
                     pl, pacc = pos_loss(model, feats, col_ids, row_ids)
                     loss = loss + args.pos_weight * pl
                     stat["pos"].append(pacc)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        stat["loss"].append(loss.item())
+        stat["loss"].append(optimizer_step(model, opt, loss))
         step += 1
 
         if step % 50 == 0:
@@ -426,11 +354,10 @@ def main(argv=None):
             res = evaluate(model, enc_held, args.eval_n)
             t0 += 0  # eval time counts as training wall time
             last_eval = res
-            with open(csv_path, "a", newline="") as f:
-                csv.writer(f).writerow([step, f"{el / 60:.2f}", stage, f"{lr:.3e}",
-                                        f"{np.mean(stat['loss'][-args.eval_every:]):.4f}",
-                                        f"{np.mean(stat['aux'][-args.eval_every:]) if stat['aux'] else float('nan'):.3f}"]
-                                       + [f"{res[t]:.3f}" if t in res else "" for t in all_tasks])
+            append_row(csv_path, [step, f"{el / 60:.2f}", stage, f"{lr:.3e}",
+                                  f"{np.mean(stat['loss'][-args.eval_every:]):.4f}",
+                                  f"{np.mean(stat['aux'][-args.eval_every:]) if stat['aux'] else float('nan'):.3f}"]
+                       + [f"{res[t]:.3f}" if t in res else "" for t in all_tasks])
             print("EVAL", step, json.dumps({k: round(v, 3) for k, v in res.items()}), flush=True)
             if stage == 1 and [t for t in mix2 if t not in enc_train]:
                 refresh()

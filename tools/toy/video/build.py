@@ -13,13 +13,14 @@ from __future__ import annotations
 import json
 import os
 
-from tokenizers import AddedToken, Tokenizer, models, normalizers, pre_tokenizers, processors
 from transformers import (CLIPImageProcessor, CLIPVisionConfig, LlavaNextVideoConfig,
                           LlavaNextVideoForConditionalGeneration, PreTrainedTokenizerFast, Qwen2Config)
 
-from ..build import words_of
+from ..build import (BOS, EOS, IMAGE, PAD, UNK, chat_template, checked_tied, n_params, vocab_with_reserved,
+                     word_level_tokenizer, words_of)
+from ..build import build_image_processor as toy_image_processor
 
-PAD, BOS, EOS, UNK, IMAGE, VIDEO = "<pad>", "<s>", "</s>", "<unk>", "<image>", "<video>"
+VIDEO = "<video>"
 SPECIALS = [PAD, BOS, EOS, UNK, IMAGE, VIDEO]
 
 IMAGE_SIZE = 64
@@ -38,25 +39,7 @@ BASE_WORDS = (
     "yes no left right above below "
 ).split() + FRAME_WORDS + QUAD_WORDS
 
-CHAT_TEMPLATE = (
-    "{% for message in messages %}"
-    "{% if message['role'] == 'user' %}"
-    "{{ 'USER: ' }}"
-    "{% if message['content'] is string %}{{ message['content'] }}"
-    "{% else %}{% for item in message['content'] %}"
-    "{% if item['type'] == 'video' %}{{ '<video>\\n' }}"
-    "{% elif item['type'] == 'image' %}{{ '<image>\\n' }}"
-    "{% elif item['type'] == 'text' %}{{ item['text'] }}{% endif %}"
-    "{% endfor %}{% endif %}{{ ' ' }}"
-    "{% elif message['role'] == 'assistant' %}"
-    "{{ 'ASSISTANT: ' }}"
-    "{% if message['content'] is string %}{{ message['content'] }}"
-    "{% else %}{% for item in message['content'] %}{% if item['type'] == 'text' %}{{ item['text'] }}{% endif %}{% endfor %}{% endif %}"
-    "{{ '</s>' }}"
-    "{% endif %}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}{{ 'ASSISTANT:' }}{% endif %}"
-)
+CHAT_TEMPLATE = chat_template(("video", "image"))
 
 
 def prompt_text(question: str) -> str:
@@ -66,41 +49,16 @@ def prompt_text(question: str) -> str:
 
 def build_vocab(words, previous: list[str] | None = None) -> list[str]:
     """specials + BASE_WORDS + sorted new words + reserved slots; with `previous`, existing ids never change."""
-    if previous is None:
-        core = SPECIALS + list(dict.fromkeys(BASE_WORDS))
-        core += [w for w in sorted(set(words)) if w not in set(core)]
-        return core + [f"<unused{i}>" for i in range(N_RESERVED)]
-    core = [w for w in previous if not w.startswith("<unused")]
-    new = [w for w in sorted(set(words)) if w not in set(core)]
-    out = list(previous)
-    free = [i for i, w in enumerate(out) if w.startswith("<unused")]
-    assert len(new) <= len(free), f"{len(new)} new words but only {len(free)} reserved slots"
-    for i, w in zip(free, new):
-        out[i] = w
-    return out
+    return vocab_with_reserved(SPECIALS + list(dict.fromkeys(BASE_WORDS)), words, previous, N_RESERVED)
 
 
 def build_tokenizer(vocab: list[str]) -> PreTrainedTokenizerFast:
-    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(vocab)}, unk_token=UNK))
-    tok.normalizer = normalizers.Lowercase()
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    tok.post_processor = processors.TemplateProcessing(
-        single=f"{BOS} $A", pair=f"{BOS} $A $B", special_tokens=[(BOS, vocab.index(BOS))])
-    tok.add_special_tokens([AddedToken(s, special=True, normalized=False) for s in SPECIALS])
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok, bos_token=BOS, eos_token=EOS, unk_token=UNK, pad_token=PAD,
-        extra_special_tokens={"image_token": IMAGE, "video_token": VIDEO}, model_max_length=256,
-        padding_side="right", clean_up_tokenization_spaces=False)
-    fast.chat_template = CHAT_TEMPLATE
-    return fast
+    return word_level_tokenizer(vocab, SPECIALS, {"image_token": IMAGE, "video_token": VIDEO}, CHAT_TEMPLATE)
 
 
 def build_image_processor() -> CLIPImageProcessor:
-    """Per-frame preprocessing: 64x64 in and out, (x/255 - 0.5)/0.5."""
-    return CLIPImageProcessor(
-        do_resize=True, size={"shortest_edge": IMAGE_SIZE}, do_center_crop=False,
-        crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE}, do_rescale=True, rescale_factor=1 / 255,
-        do_normalize=True, image_mean=[0.5, 0.5, 0.5], image_std=[0.5, 0.5, 0.5], do_convert_rgb=True)
+    """Per-frame preprocessing: 64x64 in and out, (x/255 - 0.5)/0.5 (the same as toy-llava's)."""
+    return toy_image_processor(IMAGE_SIZE)
 
 
 def build_config(vocab: list[str], *, vis_width=128, vis_layers=2, vis_heads=4, width=128, layers=8, heads=4,
@@ -122,15 +80,7 @@ def build_config(vocab: list[str], *, vis_width=128, vis_layers=2, vis_heads=4, 
 
 
 def build_model(vocab: list[str], **kw) -> LlavaNextVideoForConditionalGeneration:
-    model = LlavaNextVideoForConditionalGeneration(build_config(vocab, **kw))
-    emb = model.get_input_embeddings().weight
-    out = model.get_output_embeddings().weight
-    assert emb.data_ptr() == out.data_ptr(), "input/output embeddings are not tied"
-    return model
-
-
-def n_params(model) -> int:
-    return sum(p.numel() for p in model.parameters())
+    return checked_tied(LlavaNextVideoForConditionalGeneration(build_config(vocab, **kw)))
 
 
 def expand_video(ids: list[int], video_id: int) -> list[int]:

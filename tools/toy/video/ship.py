@@ -9,20 +9,15 @@ curve of the run is listed separately.
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import os
-import subprocess
-import sys
 
-from ..ship import MODELS, REPO, dir_mb, n_params
-from ..train import RUNS
+from ..common import RUNS
+from ..ship import (LICENCE, accuracy_table, add_ship_args, add_ship_mode_args, card_inputs, curve_rows, dir_mb,
+                    n_params, ship)
 
 
 def card(name: str, ckpt: str, bundle: str, evals: list[dict], n_eval: int) -> str:
-    cfg = json.load(open(os.path.join(ckpt, "config.json")))
-    tr = json.load(open(os.path.join(ckpt, "training.json")))
-    meta = json.load(open(os.path.join(bundle, "linmech.json")))
+    cfg, tr, meta = card_inputs(ckpt, bundle)
     a = tr["args"]
     vc, tc = cfg["vision_config"], cfg["text_config"]
     sc = meta.get("self_check", {})
@@ -76,29 +71,23 @@ def card(name: str, ckpt: str, bundle: str, evals: list[dict], n_eval: int) -> s
          "## Held-out accuracy (ONNX Runtime, this bundle)",
          f"Measured by `node src/dist/cli/evalToy.js --model {name} --n {n_eval}` on freshly generated held-out clips "
          "(held-out seed stream; one held-out object in every question), greedy answer. Raw numbers: `eval.json`. "
-         "Target of issue 9: >= 0.90 on both.", "",
-         "| task | n | accuracy | chance |", "|---|---|---|---|"]
-    for r in evals:
-        L.append(f"| {r['task']} | {r['n']} | {r['accuracy']:.3f} | {r['chance']:.3f} |")
+         "Target of issue 9: >= 0.90 on both.", ""] + accuracy_table(evals)
     L += ["", "## Export check",
           f"`tools/export` self-check, ONNX Runtime vs PyTorch (batch 2, random 8-frame clips): prefill logits max |diff| "
           f"{sc.get('prefill_logits_max_abs', float('nan')):.1e}, decode step {sc.get('decode_logits_max_abs', float('nan')):.1e}, "
           f"every hook <= {max(sc.get('hooks_max_abs', {'-': float('nan')}).values()):.1e} (tolerance {sc.get('tolerance', 1e-4)}). "
           f"Bundle size {dir_mb(bundle):.1f} MB.", ""]
-    p = os.path.join(RUNS, a["name"], "curve.csv")
-    if os.path.exists(p):
-        rows = [r for r in csv.DictReader(open(p)) if int(r["step"]) <= tr["step"]]
-        if rows:
-            tasks = [k for k in rows[0] if k not in ("step", "minutes", "stage", "lr", "loss", "obj_acc", "frame_acc", "bind_acc")]
-            L += [f"## Learning curve up to this checkpoint (PyTorch, {a['eval_n']} held-out shard clips per task)", "",
-                  "| step | min | loss | object acc | frame acc | binding acc | " + " | ".join(tasks) + " |",
-                  "|---" * (6 + len(tasks)) + "|"]
-            for r in rows:
-                L.append(f"| {r['step']} | {float(r['minutes']):.0f} | {r['loss']} | {r['obj_acc']} | {r['frame_acc']} | "
-                         f"{r['bind_acc']} | " + " | ".join(r[t] for t in tasks) + " |")
-            L.append("")
-    L += ["## Licence", "Model weights: MIT (this project). Training images use Twemoji graphics (CC-BY 4.0, see "
-          "data/ATTRIBUTION.md).", ""]
+    rows = curve_rows(os.path.join(RUNS, a["name"]), tr["step"])
+    if rows:
+        tasks = [k for k in rows[0] if k not in ("step", "minutes", "stage", "lr", "loss", "obj_acc", "frame_acc", "bind_acc")]
+        L += [f"## Learning curve up to this checkpoint (PyTorch, {a['eval_n']} held-out shard clips per task)", "",
+              "| step | min | loss | object acc | frame acc | binding acc | " + " | ".join(tasks) + " |",
+              "|---" * (6 + len(tasks)) + "|"]
+        for r in rows:
+            L.append(f"| {r['step']} | {float(r['minutes']):.0f} | {r['loss']} | {r['obj_acc']} | {r['frame_acc']} | "
+                     f"{r['bind_acc']} | " + " | ".join(r[t] for t in tasks) + " |")
+        L.append("")
+    L += LICENCE
     return "\n".join(L)
 
 
@@ -106,32 +95,11 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("ckpt")
     p.add_argument("--name", default="toy-llava-video")
-    p.add_argument("--n", type=int, default=300)
-    p.add_argument("--max-mb", type=float, default=30)
+    add_ship_args(p)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--skip-export", action="store_true")
-    p.add_argument("--card-only", action="store_true", help="rewrite MODEL_CARD.md from the existing eval.json")
+    add_ship_mode_args(p)
     a = p.parse_args()
-    bundle = os.path.join(MODELS, a.name)
-    if not (a.skip_export or a.card_only):
-        r = subprocess.run([sys.executable, "-m", "tools.export.export", a.ckpt, bundle, "--threads", str(a.threads)], cwd=REPO)
-        if r.returncode:
-            sys.exit(f"export of {a.ckpt} failed (exit {r.returncode})")
-    mb = dir_mb(bundle)
-    if mb > a.max_mb:
-        sys.exit(f"{bundle} is {mb:.1f} MB, over the {a.max_mb} MB limit")
-    ev = os.path.join(bundle, "eval.json")
-    if not a.card_only:
-        r = subprocess.run(["node", os.path.join(REPO, "src", "dist", "cli", "evalToy.js"), "--model", bundle,
-                            "--n", str(a.n), "--json", ev], cwd=REPO)
-        if r.returncode:
-            sys.exit(f"evalToy on {bundle} failed (exit {r.returncode})")
-    evals = json.load(open(ev))
-    for e in evals:
-        e["model"] = a.name
-    json.dump(evals, open(ev, "w"), indent=1)
-    open(os.path.join(bundle, "MODEL_CARD.md"), "w").write(card(a.name, a.ckpt, bundle, evals, a.n))
-    print(f"shipped {bundle} ({mb:.1f} MB)")
+    ship(a, ["--threads", str(a.threads)], lambda bundle, evals: card(a.name, a.ckpt, bundle, evals, a.n))
 
 
 if __name__ == "__main__":

@@ -18,9 +18,7 @@ Recipe (tools/README.md, "toy-llava-video"):
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import math
 import os
 import time
 
@@ -28,35 +26,24 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..common import (add_eval_args, add_model_args, add_optim_args, add_run_args, add_shard_args, append_row,
+                      decayed_lr, heldout_accuracy, load_last, make_optimizer, open_curve, optimizer_step, parse_mix, restore, save_last,
+                      start_run, warmup_lr, write_run_info)
 from ..data import Shard, generate
-from ..train import parse_mix, RUNS
 from . import build
 from .data import GridFrames, VideoEncoded
 
 
 def get_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--name", default="toy-llava-video")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--resume", action="store_true")
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--width", type=int, default=128)
-    p.add_argument("--layers", type=int, default=8)
-    p.add_argument("--heads", type=int, default=4)
-    p.add_argument("--kv-heads", type=int, default=4)
-    p.add_argument("--vis-width", type=int, default=128)
-    p.add_argument("--vis-layers", type=int, default=2)
-    p.add_argument("--n-train", type=int, default=30000, help="clips per task in the training shard")
-    p.add_argument("--n-heldout", type=int, default=1000)
-    p.add_argument("--shard-seed", type=int, default=1000)
+    add_run_args(p, "toy-llava-video")
+    add_model_args(p, kv_heads=True)
+    add_shard_args(p, 30000, "clips")
     p.add_argument("--grid-task", default="grid-what", help="grounding shard (every object) for the object loss")
     p.add_argument("--grid-n", type=int, default=40000)
     p.add_argument("--grid-frames", type=int, default=32, help="grid scenes per step for the object loss")
     p.add_argument("--tasks", default="video-appear:0.5,video-order:0.5")
-    p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--wd", type=float, default=0.01)
-    p.add_argument("--warmup", type=int, default=100)
+    add_optim_args(p)
     p.add_argument("--stage0", type=int, default=200)
     p.add_argument("--steps", type=int, default=6000, help="total steps (stage 0 included)")
     p.add_argument("--aux-weight", type=float, default=0.2, help="object loss weight in stage 1")
@@ -67,12 +54,15 @@ def get_args(argv=None):
     p.add_argument("--decay-from", type=int, default=0,
                    help="from this step on, cosine-decay the lr to 5%% over --decay-steps steps (0 = constant lr)")
     p.add_argument("--decay-steps", type=int, default=1000)
-    p.add_argument("--eval-every", type=int, default=250)
-    p.add_argument("--eval-n", type=int, default=300)
-    p.add_argument("--save-every", type=int, default=500)
+    add_eval_args(p)
     p.add_argument("--stop-at", type=int, default=0)
     p.add_argument("--bench", type=int, default=0, help="time N training steps on the real shards and exit")
     return p.parse_args(argv)
+
+
+def lr_at(step, args):
+    """Linear warm-up over --warmup steps, then constant; cosine-decayed to 5 % from --decay-from when set."""
+    return decayed_lr(args, step, warmup_lr(args.lr, step, args.warmup))
 
 
 def to_pixels(frames: np.ndarray) -> torch.Tensor:
@@ -120,35 +110,20 @@ def forward(model, ids, pixels, hidden_layers=()):
     return feats, out
 
 
-@torch.no_grad()
 def evaluate(model, held: dict, n: int, bs: int = 100) -> dict:
-    model.eval()
-    res = {}
-    for task, enc in held.items():
-        m = min(n, len(enc))
-        correct = 0
-        for s in range(0, m, bs):
-            b = enc.batch(np.arange(s, min(m, s + bs)))
-            ids = torch.from_numpy(b["ids"])
-            _, out = forward(model, ids, to_pixels(b["frames"]))
-            h = out.last_hidden_state[torch.arange(len(ids)), torch.from_numpy(b["ans_pos"])]
-            correct += (model.lm_head(h).argmax(-1) == torch.from_numpy(b["answer"])).sum().item()
-        res[task] = correct / m
-    model.train()
-    return res
+    def n_correct(b):
+        ids = torch.from_numpy(b["ids"])
+        _, out = forward(model, ids, to_pixels(b["frames"]))
+        h = out.last_hidden_state[torch.arange(len(ids)), torch.from_numpy(b["ans_pos"])]
+        return (model.lm_head(h).argmax(-1) == torch.from_numpy(b["answer"])).sum().item()
+    return heldout_accuracy(model, held, n, bs, n_correct)
 
 
 def main(argv=None):
     args = get_args(argv)
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    run = os.path.join(RUNS, args.name)
-    os.makedirs(run, exist_ok=True)
+    run = start_run(args)
     mix = parse_mix(args.tasks)
-    ckpt_path = os.path.join(run, "last.pt")
-    state = torch.load(ckpt_path, weights_only=False) if args.resume and os.path.exists(ckpt_path) else None
-    if args.resume and state is None:
-        print("no checkpoint to resume from; starting fresh", flush=True)
+    ckpt_path, state = load_last(args, run)
 
     tr = {t: Shard.load(generate(t, "train", args.n_train, args.shard_seed)) for t in mix}
     he = {t: Shard.load(generate(t, "heldout", args.n_heldout, args.shard_seed + 1)) for t in mix}
@@ -172,23 +147,16 @@ def main(argv=None):
     model = build.build_model(vocab, vis_width=args.vis_width, vis_layers=args.vis_layers, width=args.width,
                               layers=args.layers, heads=args.heads, kv_heads=args.kv_heads)
     print("params", build.n_params(model), flush=True)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.wd, betas=(0.9, 0.98))
+    opt = make_optimizer(model, args)
     rng = np.random.default_rng(args.seed)
     step, elapsed = 0, 0.0
     if state:
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        rng.bit_generator.state = state["rng"]
-        torch.set_rng_state(state["torch_rng"])
+        restore(state, model, opt, rng)
         step, elapsed = state["step"], state["elapsed"]
         print(f"resumed at step {step} ({elapsed / 60:.1f} min)", flush=True)
-    json.dump(vocab, open(os.path.join(run, "vocab.json"), "w"))
-    json.dump(vars(args), open(os.path.join(run, "args.json"), "w"), indent=1)
+    write_run_info(run, vocab, args)
     tasks = list(mix)
-    csv_path = os.path.join(run, "curve.csv")
-    if not os.path.exists(csv_path):
-        with open(csv_path, "w", newline="") as f:
-            csv.writer(f).writerow(["step", "minutes", "stage", "lr", "loss", "obj_acc", "frame_acc", "bind_acc"] + tasks)
+    csv_path = open_curve(run, ["step", "minutes", "stage", "lr", "loss", "obj_acc", "frame_acc", "bind_acc"] + tasks)
     stat = {k: [] for k in ("loss", "obj", "frame", "bind", "time")}
     t0 = time.time()
     last_eval = None
@@ -199,10 +167,7 @@ def main(argv=None):
         nonlocal t0, elapsed
         elapsed += time.time() - t0
         t0 = time.time()
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "rng": rng.bit_generator.state,
-                    "torch_rng": torch.get_rng_state(), "step": step, "elapsed": elapsed, "vocab": vocab,
-                    "args": vars(args)}, ckpt_path + ".tmp")
-        os.replace(ckpt_path + ".tmp", ckpt_path)
+        save_last(ckpt_path, model, opt, rng, step=step, elapsed=elapsed, vocab=vocab, args=vars(args))
 
     def mean(k, n=50):
         v = [x for x in stat[k][-n:] if x == x]
@@ -212,10 +177,7 @@ def main(argv=None):
     while step < args.steps and not (args.stop_at and step >= args.stop_at):
         ts = time.time()
         stage = 0 if step < args.stage0 else 1
-        lr = args.lr * min(1.0, (step + 1) / args.warmup)
-        if args.decay_from and step >= args.decay_from:
-            f = min(1.0, (step - args.decay_from) / max(1, args.decay_steps))
-            lr = args.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * f)))
+        lr = lr_at(step, args)
         for g in opt.param_groups:
             g["lr"] = lr
         w = np.array([mix[t] for t in tasks])
@@ -254,11 +216,7 @@ def main(argv=None):
                 bl = lens(model, hb, frame_ids)
                 loss = loss + args.bind_weight * F.cross_entropy(bl, of[b, j])
                 stat["bind"].append((bl.argmax(-1) == of[b, j]).float().mean().item())
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        stat["loss"].append(loss.item())
+        stat["loss"].append(optimizer_step(model, opt, loss))
         stat["time"].append(time.time() - ts)
         step += 1
         if args.bench:
@@ -276,11 +234,10 @@ def main(argv=None):
             res = evaluate(model, enc_he, args.eval_n)
             last_eval = res
             el = elapsed + time.time() - t0
-            with open(csv_path, "a", newline="") as f:
-                n = args.eval_every
-                csv.writer(f).writerow([step, f"{el / 60:.2f}", stage, f"{lr:.3e}", f"{mean('loss', n):.4f}",
-                                        f"{mean('obj', n):.3f}", f"{mean('frame', n):.3f}", f"{mean('bind', n):.3f}"]
-                                       + [f"{res[t]:.3f}" for t in tasks])
+            n = args.eval_every
+            append_row(csv_path, [step, f"{el / 60:.2f}", stage, f"{lr:.3e}", f"{mean('loss', n):.4f}",
+                                  f"{mean('obj', n):.3f}", f"{mean('frame', n):.3f}", f"{mean('bind', n):.3f}"]
+                       + [f"{res[t]:.3f}" for t in tasks])
             print("EVAL", step, json.dumps({k: round(v, 3) for k, v in res.items()}), flush=True)
             checkpoint()
         if step % args.save_every == 0:
