@@ -1,8 +1,8 @@
 // LLaVA-OneVision family as a video model (LlavaOnevisionForConditionalGeneration: LLaVA-Video-7B-Qwen2 in its
 // transformers form; tools/export/families/llava_onevision.py).
 // - preprocess: like LlavaOnevisionVideoProcessor: each frame resized to size {height, width} (torchvision's
-//   bicubic with antialias on uint8: float interpolation, rounded, clamped; a frame already at that size is left
-//   alone), then the fused rescale + normalise (x − mean/r) / (std/r) in float32.
+//   bicubic with antialias on a uint8 tensor, which on CPU is torch's fixed-point uint8 kernel; a frame already at
+//   that size is left alone), then the fused rescale + normalise (x − mean/r) / (std/r) in float32.
 // - expand: the one `<video>` placeholder becomes frames × tokens_per_frame positions (2×2-pooled patch grid per
 //   frame) + 1: transformers appends ONE image_newline vector after the last frame. The last frame's span is
 //   tokens_per_frame + 1 long and its vision call gets append_newline = 1 (a per-item vision input), so the
@@ -32,69 +32,70 @@ function cubic(x: number): number {
   const a = -0.5;
   x = Math.abs(x);
   if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
-  if (x < 2) return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a;
+  if (x < 2) return (((x - 5) * x + 8) * x - 4) * a;
   return 0;
 }
 
-/** Per output index: first input index and normalised weights (torch's _compute_weights_aa, float32). */
-function aaWeights(inSize: number, outSize: number): { start: number; w: Float32Array }[] {
-  const f = Math.fround;
-  const scale = f(inSize / outSize);
-  const support = scale >= 1 ? f(2 * scale) : 2;
-  const inv = scale >= 1 ? f(1 / scale) : 1;
-  const out: { start: number; w: Float32Array }[] = [];
+/**
+ * One axis of torch's antialiased bicubic resize of uint8 images: per output index the first input index and
+ * integer weights (double weights normalised to sum 1, scaled by 2^precision, the largest precision ≤ 22 whose
+ * weights fit int16, rounded half away from zero).
+ */
+function aaWeights(inSize: number, outSize: number): { ranges: { start: number; w: Int32Array }[]; precision: number } {
+  const scale = inSize / outSize;
+  const support = scale >= 1 ? 2 * scale : 2;
+  const inv = scale >= 1 ? 1 / scale : 1;
+  const real: { start: number; w: number[] }[] = [];
+  let wmax = 0;
   for (let i = 0; i < outSize; i++) {
-    const center = f(scale * f(i + 0.5));
-    const xmin = Math.max(Math.trunc(f(f(center - support) + 0.5)), 0);
-    const xsize = Math.min(Math.trunc(f(f(center + support) + 0.5)), inSize) - xmin;
-    const w = new Float32Array(xsize);
-    let total = 0;
-    for (let j = 0; j < xsize; j++) {
-      w[j] = cubic(f(f(f(j + xmin) - center + 0.5) * inv));
-      total = f(total + w[j]);
-    }
-    if (total !== 0) for (let j = 0; j < xsize; j++) w[j] = f(w[j] / total);
-    out.push({ start: xmin, w });
+    const center = scale * (i + 0.5);
+    const xmin = Math.max(Math.trunc(center - support + 0.5), 0);
+    const xsize = Math.min(Math.trunc(center + support + 0.5), inSize) - xmin;
+    const w = Array.from({ length: xsize }, (_, j) => cubic((j + xmin - center + 0.5) * inv));
+    const total = w.reduce((a, b) => a + b, 0);
+    const wn = total !== 0 ? w.map((v) => v / total) : w;
+    for (const v of wn) wmax = Math.max(wmax, v);
+    real.push({ start: xmin, w: wn });
   }
-  return out;
+  let precision = 0;
+  while (precision < 22 && Math.trunc(0.5 + wmax * 2 ** (precision + 1)) < 2 ** 15) precision++;
+  const k = 2 ** precision;
+  const ranges = real.map(({ start, w }) => ({ start, w: Int32Array.from(w, (v) => Math.trunc(v < 0 ? v * k - 0.5 : v * k + 0.5)) }));
+  return { ranges, precision };
+}
+
+/** One resampling pass along width (axis "x") or height ("y") of an RGB uint8 image, rounded and clamped. */
+function resamplePass(img: RgbImage, out: number, axis: "x" | "y"): RgbImage {
+  const { width: W, height: H, data } = img;
+  const { ranges, precision } = aaWeights(axis === "x" ? W : H, out);
+  const oW = axis === "x" ? out : W, oH = axis === "x" ? H : out;
+  const res = new Uint8Array(oW * oH * 3);
+  const half = 2 ** (precision - 1), k = 2 ** precision;
+  for (let y = 0; y < oH; y++)
+    for (let x = 0; x < oW; x++) {
+      const { start, w } = ranges[axis === "x" ? x : y];
+      for (let c = 0; c < 3; c++) {
+        let s = half;
+        for (let j = 0; j < w.length; j++) {
+          const px = axis === "x" ? data[(y * W + start + j) * 3 + c] : data[((start + j) * W + x) * 3 + c];
+          s += w[j] * px;
+        }
+        res[(y * oW + x) * 3 + c] = Math.min(255, Math.max(0, Math.floor(s / k)));
+      }
+    }
+  return { data: res, width: oW, height: oH };
 }
 
 /**
- * uint8 RGB → uint8 RGB of outW × outH, as torchvision resize(BICUBIC, antialias=True) on a uint8 tensor
- * (F.interpolate(mode="bicubic", antialias=True) on float, round, clamp to 0..255): separable, width pass first.
+ * uint8 RGB → outW × outH as torchvision's resize(BICUBIC, antialias=True) of a uint8 tensor on CPU, i.e. torch's
+ * uint8 antialiased bicubic kernel (the PIL-style fixed-point algorithm): width pass, then height pass, each rounded
+ * to uint8. Checked bit-exact against torch.nn.functional.interpolate (test/families/llava_video.test.ts).
  */
 export function resizeBicubicAntialias(img: RgbImage, outW: number, outH: number): RgbImage {
-  const { width: W, height: H, data } = img;
-  if (W === outW && H === outH) return img;
-  const f = Math.fround;
-  const wx = aaWeights(W, outW), wy = aaWeights(H, outH);
-  const tmp = new Float32Array(H * outW * 3);
-  for (let y = 0; y < H; y++)
-    for (let x = 0; x < outW; x++) {
-      const { start, w } = wx[x];
-      for (let c = 0; c < 3; c++) {
-        let s = 0;
-        for (let j = 0; j < w.length; j++) s = f(s + f(w[j] * data[(y * W + start + j) * 3 + c]));
-        tmp[(y * outW + x) * 3 + c] = s;
-      }
-    }
-  const out = new Uint8Array(outW * outH * 3);
-  for (let y = 0; y < outH; y++) {
-    const { start, w } = wy[y];
-    for (let x = 0; x < outW; x++)
-      for (let c = 0; c < 3; c++) {
-        let s = 0;
-        for (let j = 0; j < w.length; j++) s = f(s + f(w[j] * tmp[((start + j) * outW + x) * 3 + c]));
-        out[(y * outW + x) * 3 + c] = Math.min(255, Math.max(0, roundHalfEven(s)));
-      }
-  }
-  return { data: out, width: outW, height: outH };
-}
-
-/** torch.round: halves to even. */
-function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+  let out = img;
+  if (out.width !== outW) out = resamplePass(out, outW, "x");
+  if (out.height !== outH) out = resamplePass(out, outH, "y");
+  return out;
 }
 
 /** The video processor's fused rescale + normalise: (x − mean/r) / (std/r) in float32, CHW. */

@@ -64,13 +64,13 @@ def video_processor_config(model_dir: Path) -> dict:
 
 
 def resize_frames(frames: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """uint8 [F, 3, h, w] -> uint8 [F, 3, height, width] as torchvision's resize(BICUBIC, antialias=True) does on
-    uint8 tensors: float interpolation with antialias, rounded, clamped to 0..255. Same size: unchanged."""
+    """uint8 [F, 3, h, w] -> uint8 [F, 3, height, width] as torchvision's resize(BICUBIC, antialias=True) does on a
+    uint8 tensor on CPU: torch's interpolate on the uint8 tensor itself (its fixed-point antialiased kernel; torchvision
+    casts to float only on GPU or without AVX2). Same size: unchanged."""
     if tuple(frames.shape[-2:]) == (height, width):
         return frames
-    x = torch.nn.functional.interpolate(frames.float(), size=(height, width), mode="bicubic", align_corners=False,
-                                        antialias=True)
-    return x.round_().clamp_(0, 255).to(torch.uint8)
+    return torch.nn.functional.interpolate(frames, size=(height, width), mode="bicubic", align_corners=False,
+                                           antialias=True)
 
 
 class VideoProcessorLite:
