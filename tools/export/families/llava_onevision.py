@@ -46,18 +46,28 @@ def _read_json(p: Path) -> dict:
 
 
 def video_processor_config(model_dir: Path) -> dict:
-    """The video processor's settings: video_preprocessor_config.json, or processor_config.json's nested
-    "video_processor" (transformers 5 save_pretrained), else LlavaOnevisionVideoProcessor's class defaults."""
+    """The video processor's settings, found as transformers' get_video_processor_dict finds them: the
+    "video_processor" section of processor_config.json (transformers 5 save_pretrained), else
+    video_preprocessor_config.json, else (legacy folders) preprocessor_config.json; missing keys take
+    LlavaOnevisionVideoProcessor's class defaults."""
     model_dir = Path(model_dir)
-    cfg = _read_json(model_dir / "video_preprocessor_config.json")
-    if not cfg:
-        cfg = dict(_read_json(model_dir / "processor_config.json").get("video_processor") or {})
+    cfg = _read_json(model_dir / "processor_config.json").get("video_processor")
+    for name in ("video_preprocessor_config.json", "preprocessor_config.json"):
+        if cfg is None and (model_dir / name).is_file():
+            cfg = _read_json(model_dir / name)
+    if cfg is None:
+        raise ExportError(f"{model_dir}: no video processor config (processor_config.json with a video_processor "
+                          f"section, video_preprocessor_config.json or preprocessor_config.json); save the processor "
+                          f"with save_pretrained into the model folder")
     out = dict(VIDEO_DEFAULTS)
     out.update({k: v for k, v in cfg.items() if v is not None})
     size = out.get("size") or {}
     if not (isinstance(size, dict) and "height" in size and "width" in size):
         raise ExportError(f"{model_dir}: the video processor's size {size!r} is not {{height, width}} (LLaVA-OneVision "
                           f"resizes frames to a fixed square)")
+    if out.get("do_resize", True) and int(out.get("resample", 3)) != 3:
+        raise ExportError(f"{model_dir}: the video processor resizes with resample={out['resample']}; only bicubic (3), "
+                          f"LlavaOnevisionVideoProcessor's, is implemented")
     if out.get("do_center_crop"):
         raise ExportError(f"{model_dir}: the video processor centre-crops, which LlavaOnevisionVideoProcessor does not do")
     return out
