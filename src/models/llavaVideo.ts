@@ -1,6 +1,8 @@
-// LLaVA-Video family (LLaVA-Video-7B-Qwen2 and toy-llava-video): frames go through the vision encoder one by one;
-// the single `<video>` placeholder (or `<image>` when the bundle has no video token) expands to
-// frames × tokens_per_frame positions, frame after frame; plain 1-row positions.
+// LLaVA-NeXT-Video layout (LlavaNextVideoForConditionalGeneration; bundle family "llava-video", toy-llava-video):
+// frames go through the vision encoder one by one; the single `<video>` placeholder (or `<image>` when the bundle has
+// no video token) expands to frames × tokens_per_frame positions, frame after frame; plain 1-row positions.
+// LLaVA-Video-7B-Qwen2 in its transformers form (LlavaOnevisionForConditionalGeneration, one image_newline after the
+// clip) is the "llava-onevision" family: llavaOnevision.ts.
 import type { Bundle } from "../engine/bundle";
 import { preprocessImage } from "../engine/image";
 import type { ExpandedPrompt, ModelAdapter, VisualItems, VisualSpan } from "./adapter";

@@ -13,6 +13,9 @@ forward hooks (eager attention), written as reference.json + arrays/*.f32 (raw l
     position kept) and an add edit (a seeded vector added at two layers at the last prompt position): log-probs and
     three greedy tokens, the edits applied on the prefill pass only (carried through the KV cache), as the engine
     does.
+Video families (SPEC "frames"): each input is a clip of that many random frames (images/input{k}.frame{f}.png) with
+a {"type": "video"} chat part; pixel_values holds every frame [frames, 3, H, W] and the image edit sits inside the
+clip's video tokens.
 """
 from __future__ import annotations
 
