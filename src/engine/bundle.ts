@@ -28,6 +28,17 @@ export interface BundleMeta {
    * splits inside an image. Default causal.
    */
   image_attention?: "causal" | "bidirectional";
+  /**
+   * decoder layers that have a self-attention KV cache (`past_key_values.{i}.key/value`, `present.{i}.*` for these i);
+   * default every layer. Llama-3.2-Vision: the self-attention layers (its cross-attention layers keep no cache).
+   */
+  kv_layers?: number[];
+  /**
+   * cross-attention families (Llama-3.2-Vision): the vision encoder's outputs named in `inputs` are fed to the decoder
+   * under the same names on every call ([B, ...] with the image's tokens concatenated), instead of being written into
+   * the token embeddings; `layers` lists the decoder's cross-attention layers (informational).
+   */
+  cross_attention?: { inputs: string[]; layers?: number[] };
   /** video families: placeholder of a clip and the most frames the model takes */
   video_token?: string;
   video_token_id?: number;
@@ -112,6 +123,15 @@ const REQUIRED_META: (keyof BundleMeta)[] = [
   "family", "num_layers", "hidden_size", "vocab_size", "num_key_value_heads", "head_dim", "image_token_id",
   "tokens_per_image", "hook_map",
 ];
+
+/** Decoder layers with a self-attention KV cache, in order (linmech.json kv_layers, default 0..num_layers-1). */
+export function kvLayers(meta: BundleMeta): number[] {
+  const kv = meta.kv_layers;
+  if (kv === undefined) return Array.from({ length: meta.num_layers }, (_, i) => i);
+  if (!Array.isArray(kv) || kv.some((i) => !Number.isInteger(i) || i < 0 || i >= meta.num_layers))
+    throw new Error(`linmech.json kv_layers must list decoder layer indices 0..${meta.num_layers - 1}, got ${JSON.stringify(kv)}; re-export the bundle`);
+  return kv;
+}
 
 export function readBundle(pathOrName: string): Bundle {
   const dir = resolveBundleDir(pathOrName);

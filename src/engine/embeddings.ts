@@ -1,21 +1,36 @@
 // Decoder input embeddings of a prepared input: token embeddings (embed_tokens.onnx) with the vision encoder's
 // features written at the placeholder positions. Vision features are cached per image content, embeddings per
-// prepared input.
+// prepared input. Cross-attention bundles (linmech.json cross_attention, Llama-3.2-Vision) keep the image out of the
+// embeddings: their vision outputs become extra decoder inputs (crossInputs), cached the same way.
 import { createHash } from "node:crypto";
 import * as ort from "onnxruntime-node";
 import type { BundleMeta } from "./bundle";
 import type { PreparedInput } from "./prepared";
 import type { PixelValues } from "./image";
 
+/** One vision-encoder output of one image: data and its dims. */
+export interface VisionOutput {
+  data: Float32Array;
+  dims: readonly number[];
+}
+
 export class EmbeddingCache {
-  private readonly vision = new Map<string, Float32Array>();
+  /** image key → every output of the vision encoder for it */
+  private readonly vision = new Map<string, Record<string, VisionOutput>>();
+  private visionBytes = 0;
   private readonly perInput = new WeakMap<PreparedInput, Float32Array>();
   constructor(
     private readonly visionSession: ort.InferenceSession,
     private readonly embedSession: ort.InferenceSession,
     private readonly meta: BundleMeta,
     private readonly maxImages = 512,
+    /** byte budget of the cached vision outputs (Llama-3.2-11B-Vision: ~105 MB of cross-attention states per image) */
+    private readonly maxBytes = 2 * 1024 ** 3,
   ) {}
+
+  private static bytesOf(o: Record<string, VisionOutput>): number {
+    return Object.values(o).reduce((s, v) => s + v.data.byteLength, 0);
+  }
 
   private static keyOf(p: PixelValues, extra?: Record<string, ort.Tensor>): string {
     const h = createHash("sha1").update(new Uint8Array(p.data.buffer, p.data.byteOffset, p.data.byteLength));
@@ -26,8 +41,8 @@ export class EmbeddingCache {
     return h.digest("hex") + `:${(p.dims ?? [p.width, p.height]).join("x")}`;
   }
 
-  /** Features of one image / frame, [tokens, d] (cached by pixel content and extra inputs). */
-  async features(p: PixelValues, extra?: Record<string, ort.Tensor>): Promise<Float32Array> {
+  /** Every vision-encoder output of one image / frame (cached by pixel content and extra inputs). */
+  async outputs(p: PixelValues, extra?: Record<string, ort.Tensor>): Promise<Record<string, VisionOutput>> {
     const key = EmbeddingCache.keyOf(p, extra);
     const hit = this.vision.get(key);
     if (hit) {
@@ -36,10 +51,67 @@ export class EmbeddingCache {
       return hit;
     }
     const out = await this.visionSession.run({ pixel_values: new ort.Tensor("float32", p.data, p.dims ?? [1, 3, p.height, p.width]), ...(extra ?? {}) });
-    const f = out[this.visionSession.outputNames[0]].data as Float32Array;
-    this.vision.set(key, f);
-    if (this.vision.size > this.maxImages) this.vision.delete(this.vision.keys().next().value as string);
-    return f;
+    const all: Record<string, VisionOutput> = {};
+    for (const name of this.visionSession.outputNames) {
+      const t = out[name];
+      if (t.type !== "float32") throw new Error(`vision encoder output ${name} is ${t.type}; linmech expects float32`);
+      all[name] = { data: t.data as Float32Array, dims: t.dims };
+    }
+    this.vision.set(key, all);
+    this.visionBytes += EmbeddingCache.bytesOf(all);
+    // least recently used first; the newest entry always stays
+    while (this.vision.size > 1 && (this.vision.size > this.maxImages || this.visionBytes > this.maxBytes)) {
+      const oldest = this.vision.keys().next().value as string;
+      this.visionBytes -= EmbeddingCache.bytesOf(this.vision.get(oldest)!);
+      this.vision.delete(oldest);
+    }
+    return all;
+  }
+
+  /** Features of one image / frame, [tokens, d]: the vision encoder's first output (cached). */
+  async features(p: PixelValues, extra?: Record<string, ort.Tensor>): Promise<Float32Array> {
+    return (await this.outputs(p, extra))[this.visionSession.outputNames[0]].data;
+  }
+
+  /**
+   * Cross-attention bundles: the decoder inputs linmech.json cross_attention.inputs names, for a batch of inputs —
+   * each the vision-encoder output of that name, the input's images concatenated along the first axis, stacked
+   * into [B, ...]. Undefined for other bundles. Throws for an input without an image, or rows of different sizes
+   * (the executor batches only rows with equal image counts).
+   */
+  async crossInputs(inputs: PreparedInput[]): Promise<Record<string, ort.Tensor> | undefined> {
+    const names: string[] | undefined = this.meta.cross_attention?.inputs;
+    if (!names?.length) return undefined;
+    const perRow: Record<string, VisionOutput>[] = [];
+    for (const input of inputs) {
+      const n = input.visual.pixels.length;
+      if (n === 0) throw new Error(`${this.meta.family} bundles take cross-attention states from an image: pass an image with the prompt`);
+      const items: Record<string, VisionOutput>[] = [];
+      for (let k = 0; k < n; k++)
+        items.push(await this.outputs(input.visual.pixels[k], { ...input.visual.extraInputs, ...input.visual.itemInputs?.[k] }));
+      const row: Record<string, VisionOutput> = {};
+      for (const name of names) {
+        const parts: VisionOutput[] = items.map((o) => {
+          if (!o[name]) throw new Error(`vision encoder has no output ${name} (linmech.json cross_attention.inputs); re-export the bundle`);
+          return o[name];
+        });
+        const data = new Float32Array(parts.reduce((s: number, q) => s + q.data.length, 0));
+        let off = 0;
+        for (const q of parts) data.set(q.data, off), (off += q.data.length);
+        row[name] = { data, dims: [parts.reduce((s: number, q) => s + q.dims[0], 0), ...parts[0].dims.slice(1)] };
+      }
+      perRow.push(row);
+    }
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const name of names) {
+      const dims = perRow[0][name].dims, size = perRow[0][name].data.length;
+      if (perRow.some((r) => r[name].data.length !== size))
+        throw new Error(`cross-attention input ${name}: rows of one batch differ in size; run them separately`);
+      const data = new Float32Array(inputs.length * size);
+      perRow.forEach((r, b) => data.set(r[name].data, b * size));
+      feeds[name] = new ort.Tensor("float32", data, [inputs.length, ...dims]);
+    }
+    return feeds;
   }
 
   /** Token embeddings of ids, [n, d]. */
@@ -57,7 +129,8 @@ export class EmbeddingCache {
     if (hit) return hit;
     const d = this.meta.hidden_size;
     const emb = new Float32Array(await this.tokens(input.ids));
-    for (const span of input.spans) {
+    // cross-attention bundles: the image reaches the decoder through crossInputs, not the embeddings
+    if (!this.meta.cross_attention) for (const span of input.spans) {
       const extra = { ...input.visual.extraInputs, ...input.visual.itemInputs?.[span.item] };
       const f = await this.features(input.visual.pixels[span.item], extra);
       if (f.length !== span.length * d)
@@ -70,5 +143,6 @@ export class EmbeddingCache {
 
   clear(): void {
     this.vision.clear();
+    this.visionBytes = 0;
   }
 }

@@ -2,8 +2,12 @@
 // speed levers: rows of equal length are batched into one session call per chunk; with prefix reuse, a chunk
 // whose edits and reads all sit at positions ≥ p prefills tokens < p once per input (cached across calls) and
 // runs only the suffix per row, on top of the cached keys/values.
+// Layers without a self-attention KV cache (linmech.json kv_layers; Llama-3.2-Vision's cross-attention layers) have
+// no cached keys; cross-attention bundles get their vision states (EmbeddingCache.crossInputs) fed on every call —
+// prefill, the suffix after a cached prefix and each decode step — so the cache holds self-attention keys only and
+// a prefix stays valid (cross-attention mixes no text positions).
 import * as ort from "onnxruntime-node";
-import type { BundleMeta } from "./bundle";
+import { BundleMeta, kvLayers } from "./bundle";
 import type { EmbeddingCache } from "./embeddings";
 import type { MergedEdits } from "./edits";
 import { DecoderCall, LayerKV, runDecoder, SitePatch } from "./forward";
@@ -45,6 +49,8 @@ interface PrefixEntry {
 export class Executor {
   private readonly prefixes = new Map<string, PrefixEntry>();
   private prefixBytes = 0;
+  /** decoder layers with a KV cache (past/present entries, in this order) */
+  private readonly kvl: number[];
   /** session calls made (for benchmarks and tests) */
   calls = 0;
 
@@ -57,7 +63,9 @@ export class Executor {
     private readonly stopIds: ReadonlySet<number>,
     /** byte budget of the prefix KV cache */
     private readonly prefixBudget = 512 * 1024 * 1024,
-  ) {}
+  ) {
+    this.kvl = kvLayers(meta);
+  }
 
   clearPrefixCache(): void {
     this.prefixes.clear();
@@ -67,17 +75,20 @@ export class Executor {
   async run(rows: RowSpec[], opts: ExecOptions = {}): Promise<RowResult[]> {
     const batchSize = Math.max(1, opts.batchSize ?? 8);
     const results: RowResult[] = new Array(rows.length);
-    const groups = new Map<number, number[]>();
+    // rows of one session call need equal length (and, for cross-attention bundles, equal image counts: their
+    // vision states are stacked over the batch)
+    const cross = !!this.meta.cross_attention;
+    const groups = new Map<string, number[]>();
     rows.forEach((r, i) => {
-      const T = r.input.length;
-      if (!groups.has(T)) groups.set(T, []);
-      groups.get(T)!.push(i);
+      const g = cross ? `${r.input.length}:${r.input.visual.pixels.length}` : `${r.input.length}`;
+      if (!groups.has(g)) groups.set(g, []);
+      groups.get(g)!.push(i);
     });
     let done = 0;
     for (const idx of groups.values()) {
       for (let s = 0; s < idx.length; s += batchSize) {
         let chunk = idx.slice(s, s + batchSize);
-        // adapters with extra decoder inputs (cross-attention states, ...) run row by row
+        // adapters with per-input extra decoder inputs (adapter.decoderInputs) run row by row
         if (chunk.some((i) => rows[i].input.decoderInputs)) chunk = chunk.slice(0, 1), s -= batchSize - 1;
         const out = await this.runChunk(chunk.map((i) => rows[i]), opts.prefixReuse ?? true);
         chunk.forEach((i, k) => (results[i] = out[k]));
@@ -124,7 +135,7 @@ export class Executor {
     for (let b = 0; b < B; b++) embeds.set((await this.embeddings.of(missing[b])).subarray(0, p * d), b * p * d);
     const res = await this.call({
       batch: B, seqLen: p, pastLen: 0, embeds, positions: this.positions(missing, 0, p),
-      logitsIndex: new BigInt64Array(0), wantPresent: true,
+      logitsIndex: new BigInt64Array(0), wantPresent: true, extra: await this.embeddings.crossInputs(missing),
     });
     const rowSize = m.num_key_value_heads * p * m.head_dim;
     for (let b = 0; b < B; b++) {
@@ -133,7 +144,7 @@ export class Executor {
         e.key.push((kv.key.data as Float32Array).slice(b * rowSize, (b + 1) * rowSize));
         e.value.push((kv.value.data as Float32Array).slice(b * rowSize, (b + 1) * rowSize));
       }
-      e.bytes = 2 * m.num_layers * rowSize * 4;
+      e.bytes = 2 * this.kvl.length * rowSize * 4;
       out.set(missing[b], e);
       const k = `${missing[b].key}:${p}`;
       if (e.bytes <= this.prefixBudget) {
@@ -178,7 +189,7 @@ export class Executor {
       const rowSize = m.num_key_value_heads * p * m.head_dim;
       const dims = [B, m.num_key_value_heads, p, m.head_dim];
       past = [];
-      for (let i = 0; i < m.num_layers; i++) {
+      for (let i = 0; i < this.kvl.length; i++) {
         const key = new Float32Array(B * rowSize), value = new Float32Array(B * rowSize);
         for (let b = 0; b < B; b++) {
           const e = pre.get(inputs[b])!;
@@ -243,9 +254,10 @@ export class Executor {
     const logitsIndex = new BigInt64Array(2 * B);
     for (let b = 0; b < B; b++) (logitsIndex[2 * b] = BigInt(b)), (logitsIndex[2 * b + 1] = BigInt(S - 1));
     const gen = Math.max(0, ...rows.map((r) => r.generate));
+    const extra = { ...inputs[0].decoderInputs, ...(await this.embeddings.crossInputs(inputs)) };
     const res = await this.call({
       batch: B, seqLen: S, pastLen: p, embeds, positions: this.positions(inputs, p, T), past, patches, traces,
-      logitsIndex, wantPresent: gen > 0, extra: inputs[0].decoderInputs,
+      logitsIndex, wantPresent: gen > 0, extra,
     });
     const V = res.logits.length / B;
     const out: RowResult[] = rows.map((r, b) => ({ traces: new Map(), lastLogits: res.logits.slice(b * V, (b + 1) * V) }));
@@ -265,11 +277,13 @@ export class Executor {
       ps.forEach((q, k) => v.set(embedRows[b].subarray(q * d, (q + 1) * d), k * d));
       out[b].traces.set(-1, v);
     });
-    if (gen > 0) await this.generate(rows, out, res.present!, T, gen);
+    if (gen > 0) await this.generate(rows, out, res.present!, T, gen, extra);
     return out;
   }
 
-  private async generate(rows: RowSpec[], out: RowResult[], present: LayerKV[], T: number, n: number): Promise<void> {
+  private async generate(
+    rows: RowSpec[], out: RowResult[], present: LayerKV[], T: number, n: number, extra: Record<string, ort.Tensor>,
+  ): Promise<void> {
     const B = rows.length, V = out[0].lastLogits.length;
     const argmax = (a: Float32Array, o: number) => {
       let best = 0;
@@ -300,7 +314,7 @@ export class Executor {
       for (let b = 0; b < B; b++) logitsIndex[2 * b] = BigInt(b);
       const res = await this.call({
         batch: B, seqLen: 1, pastLen: T + step, embeds, positions: { rows: posRows, data: positions }, past: present,
-        logitsIndex, wantPresent: true, extra: rows[0].input.decoderInputs,
+        logitsIndex, wantPresent: true, extra,
       });
       present = res.present!;
       next = rows.map((_, b) => argmax(res.logits, b * V));

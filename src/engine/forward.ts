@@ -1,10 +1,10 @@
 // One decoder session call for a batch of rows: feeds (embeddings, mask, positions, past KV, site indices and
 // values) in, only the requested outputs (gathered logits rows, traced vectors, present KV) out.
 import * as ort from "onnxruntime-node";
-import type { BundleMeta } from "./bundle";
+import { BundleMeta, kvLayers } from "./bundle";
 import { LOGITS_AT, LOGITS_INDEX, SITE_INPUTS, traceOutputName } from "./instrument";
 
-/** Past keys and values of one layer, [B, kv_heads, past, head_dim]. */
+/** Past keys and values of one layer with a KV cache, [B, kv_heads, past, head_dim]. */
 export interface LayerKV {
   key: ort.Tensor;
   value: ort.Tensor;
@@ -27,6 +27,7 @@ export interface DecoderCall {
   embeds: Float32Array;
   /** position rows × B × S (rows = 1 → fed as [B,S]; rows > 1 → [rows,B,S]) */
   positions: { rows: number; data: BigInt64Array };
+  /** one entry per layer with a KV cache (kvLayers(meta), in order; every layer unless linmech.json says) */
   past?: LayerKV[];
   patches?: Map<number, SitePatch>;
   traces?: Map<number, BigInt64Array>;
@@ -40,6 +41,7 @@ export interface DecoderResult {
   traces: Map<number, Float32Array>;
   /** [K, vocab] for the K pairs of logitsIndex */
   logits: Float32Array;
+  /** as DecoderCall.past: one entry per layer of kvLayers(meta) */
   present?: LayerKV[];
 }
 
@@ -100,8 +102,9 @@ export async function runDecoder(session: ort.InferenceSession, instrumented: bo
     attention_mask: new ort.Tensor("int64", new BigInt64Array(B * (P + S)).fill(1n), [B, P + S]),
     position_ids: new ort.Tensor("int64", c.positions.data, c.positions.rows === 1 ? [B, S] : [c.positions.rows, B, S]),
   };
-  for (let i = 0; i < L; i++) {
-    const kv = c.past?.[i];
+  const kvl = kvLayers(m);
+  for (let k = 0; k < kvl.length; k++) {
+    const kv = c.past?.[k], i = kvl[k];
     feeds[`past_key_values.${i}.key`] = kv?.key ?? new ort.Tensor("float32", EMPTY.f32, [B, m.num_key_value_heads, 0, m.head_dim]);
     feeds[`past_key_values.${i}.value`] = kv?.value ?? new ort.Tensor("float32", EMPTY.f32, [B, m.num_key_value_heads, 0, m.head_dim]);
   }
@@ -117,7 +120,7 @@ export async function runDecoder(session: ort.InferenceSession, instrumented: bo
       throw new Error("this model was loaded with instrumented: false; trace and patch need the instrumented decoder");
     fetches.push("logits");
   }
-  if (c.wantPresent) for (let i = 0; i < L; i++) fetches.push(`present.${i}.key`, `present.${i}.value`);
+  if (c.wantPresent) for (const i of kvl) fetches.push(`present.${i}.key`, `present.${i}.value`);
   const out = await session.run(feeds, fetches);
   const traces = new Map<number, Float32Array>();
   if (instrumented) for (const [i] of c.traces ?? []) {
@@ -137,7 +140,7 @@ export async function runDecoder(session: ort.InferenceSession, instrumented: bo
     }
   }
   const present = c.wantPresent
-    ? Array.from({ length: L }, (_, i) => ({ key: out[`present.${i}.key`], value: out[`present.${i}.value`] }))
+    ? kvl.map((i) => ({ key: out[`present.${i}.key`], value: out[`present.${i}.value`] }))
     : undefined;
   return { traces, logits, present };
 }

@@ -5,6 +5,7 @@ import { llavaAdapter } from "./llava";
 import { llavaVideoAdapter } from "./llavaVideo";
 import { gemma3Adapter } from "./gemma3";
 import { internvlAdapter } from "./internvl";
+import { mllamaAdapter } from "./mllama";
 import { qwen2vlAdapter } from "./qwen2vl";
 import { llavaOnevisionAdapter } from "./llavaOnevision";
 
@@ -17,6 +18,7 @@ const FAMILIES = new Map<string, AdapterFactory>([
   ["qwen2.5-vl", qwen2vlAdapter],
   ["gemma-3", gemma3Adapter],
   ["internvl", internvlAdapter],
+  ["mllama", mllamaAdapter],
   ["llava-onevision", llavaOnevisionAdapter],
 ]);
 

@@ -221,11 +221,14 @@ def build(family: str, out_dir: Path, seed: int = 0, check: bool = True) -> dict
     vis_id = meta["video_token_id"] if frames else meta["image_token_id"]
     img = [i for i, t in enumerate(inputs[0]["input_ids"]) if t == vis_id]
     img_pos = [img[len(img) // 2 - 1], img[len(img) // 2]]
-    img_vals = sites_of[1]["blocks.0.hook_resid_post"][img_pos]
-    lp, img_sites, gen = runner.forward(encs[0], [{"layer": 0, "op": "replace", "positions": img_pos, "values": img_vals}],
+    # the layer edited: spec "image_edit_layer", default 0 (Mllama: 1, its first cross-attention layer — the single
+    # <|image|> token's stream does not depend on the image before it)
+    il = spec.get("image_edit_layer", 0)
+    img_vals = sites_of[1][f"blocks.{il}.hook_resid_post"][img_pos]
+    lp, img_sites, gen = runner.forward(encs[0], [{"layer": il, "op": "replace", "positions": img_pos, "values": img_vals}],
                                         capture=True, generate=NEW_TOKENS)
     last_site = f"blocks.{L - 1}.hook_resid_post"
-    patches.append({"name": "image", "edits": [{"op": "replace", "site": "blocks.0.hook_resid_post", "positions": img_pos,
+    patches.append({"name": "image", "edits": [{"op": "replace", "site": f"blocks.{il}.hook_resid_post", "positions": img_pos,
                                                 "values": arrays.put("image_values", img_vals)}],
                     "last_logprobs": arrays.put("patch_image.last_logprobs", lp), "generate": gen,
                     "hidden": {last_site: arrays.put(f"patch_image.{last_site}", img_sites[last_site])}})

@@ -84,4 +84,5 @@ def build_hf(out: Path, seed: int = 0) -> Path:
 
 SPEC = dict(name="mllama", build_hf=build_hf, image_size=(2 * TILE, TILE),
             model_class="MllamaForConditionalGeneration", layers=lambda m: m.model.language_model.layers,
-            processor_kwargs={"add_special_tokens": False}, text_model=lambda m: m.model.language_model)
+            processor_kwargs={"add_special_tokens": False}, text_model=lambda m: m.model.language_model,
+            image_edit_layer=1)
