@@ -9,9 +9,9 @@
 // - positions: plain 0..T-1 (Qwen2 decoder).
 import sharp from "sharp";
 import type { Bundle } from "../engine/bundle";
-import { loadRgb, preprocessImage, RgbImage } from "../engine/image";
-import type { ExpandedPrompt, ModelAdapter, VisualItems, VisualSpan } from "./adapter";
-import { asList, renderWithPlaceholders, sequentialPositions } from "./llava";
+import { preprocessImage, RgbImage } from "../engine/image";
+import type { ExpandedPrompt, ModelAdapter, VisualItems } from "./adapter";
+import { eachImage, expandPlaceholder, renderImagePrompt, sequentialPositions } from "./llava";
 
 /** GotOcr2's get_optimal_tiled_canvas: [columns, rows] of tiles for an image of height × width. */
 export function optimalTiledCanvas(height: number, width: number, tileH: number, tileW: number, minTiles: number, maxTiles: number): [number, number] {
@@ -58,48 +58,24 @@ export function internvlAdapter(bundle: Bundle): ModelAdapter {
   const norm = { ...pre, do_resize: false, do_center_crop: false };
   return {
     family: m.family,
-    renderPrompt(req, text) {
-      if (req.frames?.length) throw new Error(`${bundle.name} (family ${m.family}): video input is not supported yet; pass images`);
-      return renderWithPlaceholders(req, text, "image", asList(req.image).length, m.image_token);
-    },
-    async preprocess(req): Promise<VisualItems> {
-      const pixels = await Promise.all(
-        asList(req.image).map(async (src) => {
-          const rgb = await loadRgb(src);
-          const [cols, rows] = maxTiles > 1 ? optimalTiledCanvas(rgb.height, rgb.width, S, S, minTiles, maxTiles) : [1, 1];
-          const big = await resized(rgb, cols * S, rows * S, pre.resample);
-          const parts: RgbImage[] = [];
-          for (let i = 0; i < cols * rows; i++) parts.push(crop(big, (i % cols) * S, Math.floor(i / cols) * S, S, S));
-          if (parts.length > 1 && tiles.use_thumbnail !== false) parts.push(await resized(rgb, S, S, pre.resample));
-          const data = new Float32Array(parts.length * 3 * S * S);
-          for (let k = 0; k < parts.length; k++) {
-            const p = await preprocessImage({ ...parts[k], channels: 3 }, norm, S);
-            data.set(p.data, k * 3 * S * S);
-          }
-          return { data, height: S, width: S, dims: [parts.length, 3, S, S] };
-        }),
-      );
-      return { pixels };
-    },
-    expand(ids, visual): ExpandedPrompt {
-      const found = ids.filter((x) => x === m.image_token_id).length;
-      if (found !== visual.pixels.length)
-        throw new Error(`prompt has ${found} ${m.image_token} placeholder token(s) but ${visual.pixels.length} image(s) were given`);
-      const out: number[] = [];
-      const spans: VisualSpan[] = [];
-      let item = 0;
-      for (const id of ids) {
-        if (id !== m.image_token_id) {
-          out.push(id);
-          continue;
+    renderPrompt: (req, text) => renderImagePrompt(bundle, req, text),
+    preprocess: (req): Promise<VisualItems> =>
+      eachImage(req, async (rgb) => {
+        const [cols, rows] = maxTiles > 1 ? optimalTiledCanvas(rgb.height, rgb.width, S, S, minTiles, maxTiles) : [1, 1];
+        const big = await resized(rgb, cols * S, rows * S, pre.resample);
+        const parts: RgbImage[] = [];
+        for (let i = 0; i < cols * rows; i++) parts.push(crop(big, (i % cols) * S, Math.floor(i / cols) * S, S, S));
+        if (parts.length > 1 && tiles.use_thumbnail !== false) parts.push(await resized(rgb, S, S, pre.resample));
+        const data = new Float32Array(parts.length * 3 * S * S);
+        for (let k = 0; k < parts.length; k++) {
+          const p = await preprocessImage({ ...parts[k], channels: 3 }, norm, S);
+          data.set(p.data, k * 3 * S * S);
         }
-        const n = (visual.pixels[item].dims?.[0] ?? 1) * m.tokens_per_image;
-        out.push(startId);
-        spans.push({ kind: "image", start: out.length, length: n, item: item++ });
-        for (let k = 0; k < n; k++) out.push(id);
-        out.push(endId);
-      }
-      return { ids: out, spans };
+        return { data, height: S, width: S, dims: [parts.length, 3, S, S] };
+      }),
+    expand(ids, visual): ExpandedPrompt {
+      const tokens = (k: number) => (visual.pixels[k].dims?.[0] ?? 1) * m.tokens_per_image; // tiles × per tile
+      return expandPlaceholder(ids, m.image_token_id, tokens, visual.pixels.length, "image", m.image_token, [startId, endId]);
     },
     positionIds(expanded) {
       return sequentialPositions(expanded.ids.length);

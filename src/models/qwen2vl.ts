@@ -7,9 +7,9 @@
 //   an image's tokens sit at (start, start + row, start + column) of the merged grid; text after the image
 //   continues at start + max(grid rows, grid columns).
 import type { Bundle } from "../engine/bundle";
-import { loadRgb, preprocessImage } from "../engine/image";
-import type { ExpandedPrompt, ModelAdapter, PositionIds, VisualItems, VisualSpan } from "./adapter";
-import { asList, renderWithPlaceholders } from "./llava";
+import { preprocessImage } from "../engine/image";
+import type { ExpandedPrompt, ModelAdapter, PositionIds, VisualItems } from "./adapter";
+import { eachImage, expandPlaceholder, renderImagePrompt } from "./llava";
 import sharp from "sharp";
 
 /** Python's round(): halves to even. */
@@ -49,44 +49,25 @@ export function qwen2vlAdapter(bundle: Bundle): ModelAdapter {
   const gridOf = (p: { height: number; width: number }): [number, number] => [p.height / factor, p.width / factor];
   return {
     family: m.family,
-    renderPrompt(req, text) {
-      if (req.frames?.length) throw new Error(`${bundle.name} (family ${m.family}): video input is not supported yet; pass images`);
-      return renderWithPlaceholders(req, text, "image", asList(req.image).length, m.image_token);
-    },
-    async preprocess(req): Promise<VisualItems> {
-      const pixels = await Promise.all(
-        asList(req.image).map(async (src) => {
-          const rgb = await loadRgb(src);
-          const [h, w] = smartResize(rgb.height, rgb.width, factor, minPixels, maxPixels);
-          let img = rgb;
-          if (h !== rgb.height || w !== rgb.width) {
-            const { data, info } = await sharp(rgb.data, { raw: { width: rgb.width, height: rgb.height, channels: 3 } })
-              .resize(w, h, { fit: "fill", kernel: "cubic" })
-              .raw()
-              .toBuffer({ resolveWithObject: true });
-            img = { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
-          }
-          return preprocessImage({ data: img.data, width: img.width, height: img.height, channels: 3 },
-            { ...bundle.preprocessor, do_resize: false, do_center_crop: false }, h);
-        }),
-      );
-      return { pixels };
-    },
+    renderPrompt: (req, text) => renderImagePrompt(bundle, req, text),
+    preprocess: (req): Promise<VisualItems> =>
+      eachImage(req, async (rgb) => {
+        const [h, w] = smartResize(rgb.height, rgb.width, factor, minPixels, maxPixels);
+        let img = rgb;
+        if (h !== rgb.height || w !== rgb.width) {
+          const { data, info } = await sharp(rgb.data, { raw: { width: rgb.width, height: rgb.height, channels: 3 } })
+            .resize(w, h, { fit: "fill", kernel: "cubic" })
+            .raw()
+            .toBuffer({ resolveWithObject: true });
+          img = { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
+        }
+        return preprocessImage({ data: img.data, width: img.width, height: img.height, channels: 3 },
+          { ...bundle.preprocessor, do_resize: false, do_center_crop: false }, h);
+      }),
     expand(ids, visual): ExpandedPrompt {
-      const found = ids.filter((x) => x === m.image_token_id).length;
-      if (found !== visual.pixels.length)
-        throw new Error(`prompt has ${found} ${m.image_token} placeholder token(s) but ${visual.pixels.length} image(s) were given`);
-      const out: number[] = [];
-      const spans: VisualSpan[] = [];
-      let item = 0;
-      for (const id of ids) {
-        if (id !== m.image_token_id) { out.push(id); continue; }
-        const [gh, gw] = gridOf(visual.pixels[item]);
-        spans.push({ kind: "image", start: out.length, length: gh * gw, item });
-        for (let k = 0; k < gh * gw; k++) out.push(id);
-        item++;
-      }
-      return { ids: out, spans, grids: visual.pixels.map(gridOf) };
+      const tokens = (k: number) => { const [gh, gw] = gridOf(visual.pixels[k]); return gh * gw; };
+      const expanded = expandPlaceholder(ids, m.image_token_id, tokens, visual.pixels.length, "image", m.image_token);
+      return { ...expanded, grids: visual.pixels.map(gridOf) };
     },
     positionIds(expanded): PositionIds {
       const T = expanded.ids.length;
