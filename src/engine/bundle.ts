@@ -34,9 +34,10 @@ export interface BundleMeta {
    */
   kv_layers?: number[];
   /**
-   * cross-attention families (Llama-3.2-Vision): the vision encoder's outputs named in `inputs` are fed to the decoder
-   * under the same names on every call ([B, ...] with the image's tokens concatenated), instead of being written into
-   * the token embeddings; `layers` lists the decoder's cross-attention layers (informational).
+   * cross-attention families (Llama-3.2-Vision): the vision encoder's outputs named in `inputs` (one image per
+   * prompt) are fed to the decoder under the same names on every call, with a leading batch axis of 1 (all rows of
+   * the call share the image; the graph broadcasts) or B, instead of being written into the token embeddings;
+   * `layers` lists the decoder's cross-attention layers (informational).
    */
   cross_attention?: { inputs: string[]; layers?: number[] };
   /** video families: placeholder of a clip and the most frames the model takes */

@@ -24,7 +24,7 @@ export class EmbeddingCache {
     private readonly embedSession: ort.InferenceSession,
     private readonly meta: BundleMeta,
     private readonly maxImages = 512,
-    /** byte budget of the cached vision outputs (Llama-3.2-11B-Vision: ~105 MB of cross-attention states per image) */
+    /** byte budget of the cached vision outputs (Llama-3.2-11B-Vision: ~420 MB of cross-attention keys/values per image) */
     private readonly maxBytes = 2 * 1024 ** 3,
   ) {}
 
@@ -74,10 +74,10 @@ export class EmbeddingCache {
   }
 
   /**
-   * Cross-attention bundles: the decoder inputs linmech.json cross_attention.inputs names, for a batch of inputs —
-   * each the vision-encoder output of that name, the input's images concatenated along the first axis, stacked
-   * into [B, ...]. Undefined for other bundles. Throws for an input without an image, or rows of different sizes
-   * (the executor batches only rows with equal image counts).
+   * Cross-attention bundles: the decoder inputs linmech.json cross_attention.inputs names, for a batch of inputs of
+   * one image each — the vision-encoder output of that name for the row's image, [Bc, ...]: Bc = 1 when every row
+   * has the same image (the graph broadcasts it over the rows: a sweep over one image feeds it once), else one
+   * entry per row. Undefined for other bundles.
    */
   async crossInputs(inputs: PreparedInput[]): Promise<Record<string, ort.Tensor> | undefined> {
     const names: string[] | undefined = this.meta.cross_attention?.inputs;
@@ -85,31 +85,26 @@ export class EmbeddingCache {
     const perRow: Record<string, VisionOutput>[] = [];
     for (const input of inputs) {
       const n = input.visual.pixels.length;
-      if (n === 0) throw new Error(`${this.meta.family} bundles take cross-attention states from an image: pass an image with the prompt`);
-      const items: Record<string, VisionOutput>[] = [];
-      for (let k = 0; k < n; k++)
-        items.push(await this.outputs(input.visual.pixels[k], { ...input.visual.extraInputs, ...input.visual.itemInputs?.[k] }));
-      const row: Record<string, VisionOutput> = {};
-      for (const name of names) {
-        const parts: VisionOutput[] = items.map((o) => {
-          if (!o[name]) throw new Error(`vision encoder has no output ${name} (linmech.json cross_attention.inputs); re-export the bundle`);
-          return o[name];
-        });
-        const data = new Float32Array(parts.reduce((s: number, q) => s + q.data.length, 0));
-        let off = 0;
-        for (const q of parts) data.set(q.data, off), (off += q.data.length);
-        row[name] = { data, dims: [parts.reduce((s: number, q) => s + q.dims[0], 0), ...parts[0].dims.slice(1)] };
-      }
-      perRow.push(row);
+      if (n !== 1)
+        throw new Error(`${this.meta.family} bundles take their cross-attention inputs from exactly one image per prompt; this input has ${n}`);
+      const o = await this.outputs(input.visual.pixels[0], { ...input.visual.extraInputs, ...input.visual.itemInputs?.[0] });
+      for (const name of names)
+        if (!o[name]) throw new Error(`vision encoder has no output ${name} (linmech.json cross_attention.inputs); re-export the bundle`);
+      perRow.push(o);
     }
+    const shared = perRow.every((o) => o === perRow[0]);
+    const rows = shared ? [perRow[0]] : perRow;
     const feeds: Record<string, ort.Tensor> = {};
     for (const name of names) {
-      const dims = perRow[0][name].dims, size = perRow[0][name].data.length;
-      if (perRow.some((r) => r[name].data.length !== size))
+      const { dims, data: first } = rows[0][name];
+      if (rows.some((r) => r[name].data.length !== first.length))
         throw new Error(`cross-attention input ${name}: rows of one batch differ in size; run them separately`);
-      const data = new Float32Array(inputs.length * size);
-      perRow.forEach((r, b) => data.set(r[name].data, b * size));
-      feeds[name] = new ort.Tensor("float32", data, [inputs.length, ...dims]);
+      let data = first;
+      if (rows.length > 1) {
+        data = new Float32Array(rows.length * first.length);
+        rows.forEach((r, b) => data.set(r[name].data, b * first.length));
+      }
+      feeds[name] = new ort.Tensor("float32", data, [rows.length, ...dims]);
     }
     return feeds;
   }

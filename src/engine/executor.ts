@@ -3,9 +3,10 @@
 // whose edits and reads all sit at positions ≥ p prefills tokens < p once per input (cached across calls) and
 // runs only the suffix per row, on top of the cached keys/values.
 // Layers without a self-attention KV cache (linmech.json kv_layers; Llama-3.2-Vision's cross-attention layers) have
-// no cached keys; cross-attention bundles get their vision states (EmbeddingCache.crossInputs) fed on every call —
-// prefill, the suffix after a cached prefix and each decode step — so the cache holds self-attention keys only and
-// a prefix stays valid (cross-attention mixes no text positions).
+// no cached keys; cross-attention bundles get their per-image vision inputs (EmbeddingCache.crossInputs: the
+// cross-attention keys/values of the image, batch axis 1 when all rows share it) fed on every call — prefill, the
+// suffix after a cached prefix and each decode step — so the cache holds self-attention keys only and a prefix stays
+// valid (cross-attention mixes no text positions).
 import * as ort from "onnxruntime-node";
 import { BundleMeta, kvLayers } from "./bundle";
 import type { EmbeddingCache } from "./embeddings";

@@ -1,7 +1,8 @@
 // Llama-3.2-Vision family (MllamaForConditionalGeneration, e.g. meta-llama/Llama-3.2-11B-Vision-Instruct). The image
 // is not in the token sequence: `<|image|>` stays one ordinary token and the vision states enter the decoder only
-// through its cross-attention layers (linmech.json cross_attention: the vision encoder's `cross_attention_states`
-// and `cross_attention_key_mask` outputs are fed to the decoder on every call by the engine).
+// through its cross-attention layers (linmech.json cross_attention: the vision encoder's outputs — every cross-
+// attention layer's keys/values of the image, `cross_kv.{i}.key/value`, and the padded-tile key mask
+// `cross_attention_key_mask` — are cached per image and fed to the decoder on every call by the engine).
 // - renderPrompt: the chat template writes `<|image|>` where the image goes; a raw prompt (chat: false) gets
 //   `<|begin_of_text|>` after its leading `<|image|>` tokens when it has none, as MllamaProcessor does.
 // - preprocess: MllamaImageProcessor — the tile canvas (rows × columns of S px tiles, rows·columns ≤ max_image_tiles)

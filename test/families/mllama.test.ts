@@ -1,6 +1,7 @@
 // Llama-3.2-Vision (Mllama: tiled vision encoder, cross-attention layers 1 and 3 of 4, no KV cache for them): tiny
 // seeded model vs PyTorch (common parity suite), plus MllamaImageProcessor parity for several image sizes, what the
-// image can and cannot reach, and batched rows / prefix reuse with the cross-attention states fed on every call.
+// image can and cannot reach, and batched rows / prefix reuse with the per-image cross-attention keys/values fed on
+// every call (broadcast over the rows when they share the image, stacked otherwise).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -118,7 +119,7 @@ familyParity("mllama", (ctx) => {
     assert.ok(diff(ra.lastLogprobs, rb.lastLogprobs) > 1e-3, "the answer must depend on the image");
   });
 
-  test("mllama: batched rows and prefix reuse (cross-attention states fed on every call) equal single full runs", async () => {
+  test("mllama: batched rows (one image broadcast, or one per row) and prefix reuse equal single full runs", async () => {
     const { model, ref, dir } = ctx();
     const x = await model.prepare({ image: join(dir, ref.inputs[0].image), prompt: ref.inputs[0].question });
     const p = x.positionOf("camel"), last = x.lastToken(), d = model.width;
@@ -137,5 +138,18 @@ familyParity("mllama", (ctx) => {
       assert.ok(diff(batched[k].lastLogprobs, single.lastLogprobs) <= 1e-5, `edit set ${k}: batched+prefix vs single full`);
       assert.deepEqual(batched[k].generated!.ids, single.generated!.ids, `edit set ${k}: generated tokens`);
     }
+    // rows with different images in one call: the cross-attention keys/values are stacked per row instead of
+    // broadcast
+    const y = await model.prepare({ image: join(dir, ref.inputs[1].image), prompt: ref.inputs[0].question });
+    const items = [{ input: x, edits: sets[1] }, { input: y, edits: sets[2] }, { input: y }];
+    const calls1 = model.sessionCalls;
+    const mixed = await model.patchBatch(items, { generate: 2, prefixReuse: false });
+    assert.equal(model.sessionCalls - calls1, 2, "one prefill call + one decode step for the three rows");
+    for (let k = 0; k < items.length; k++) {
+      const single = await model.patch(items[k].input, items[k].edits ?? [], { generate: 2, prefixReuse: false });
+      assert.ok(diff(mixed[k].lastLogprobs, single.lastLogprobs) <= 1e-5, `mixed row ${k}`);
+      assert.deepEqual(mixed[k].generated!.ids, single.generated!.ids, `mixed row ${k}: generated tokens`);
+    }
+    assert.ok(diff(mixed[1].lastLogprobs, batched[2].lastLogprobs) > 1e-3, "the other image must change the answer");
   });
 });

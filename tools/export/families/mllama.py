@@ -6,18 +6,23 @@ The image never enters the token embeddings: `<|image|>` is embedded as an ordin
 states reach the text only through the cross-attention layers. Layout of the bundle:
 
 - `vision_encoder.onnx`, ONE image per call: pixel_values [1, 1, max_tiles, 3, S, S], aspect_ratio_ids [1, 1],
-  aspect_ratio_mask [1, 1, max_tiles] -> `cross_attention_states` [max_tiles * tokens_per_tile, d_text] and
-  `cross_attention_key_mask` [max_tiles * tokens_per_tile] (1 for keys of valid tiles, 0 for padded tiles).
+  aspect_ratio_mask [1, 1, max_tiles] -> for every cross-attention layer i the keys and values of the image,
+  `cross_kv.{i}.key` / `cross_kv.{i}.value` [kv_heads, Nv, head_dim] (the layer's k_proj + k_norm / v_proj of the
+  projected vision states; Nv = max_tiles * tokens_per_tile), and `cross_attention_key_mask` [Nv] (1 for keys of
+  valid tiles, 0 for padded tiles). The keys/values are computed once per image (the engine caches them with the
+  other vision features) instead of from the states in every decoder call: for the 11B model that recomputation
+  would be ~0.86 TFLOP per call and row (8 layers x 6404 keys), ~50x a decode step's own work.
   Every tile is kept, padded ones included, because HF's cross-attention lets tokens BEFORE the first `<|image|>`
   attend (unmasked) to every key, padded tiles' too: `_prepare_cross_attention_mask` multiplies their all-masked
   row by full_text_row_masked_out_mask = 0, which makes it an all-zero (= attend everywhere) bias, and only the
   cross-attention block's MLP output is zeroed for those rows, not its attention output (Meta's reference code
   zeroes both; we follow transformers, which the parity tests compare against). Feeding only valid tiles would
   change those tokens.
-- `decoder_model_merged.onnx`: the usual inputs plus `cross_attention_states` [B, Nv, d] and
-  `cross_attention_key_mask` [B, Nv], fed on EVERY call (prefill, suffix after a cached prefix, decode steps); the
-  cross keys/values are recomputed from them each call (cheap next to the self-attention layers, and it keeps them
-  out of the KV cache). position_ids is [2, B, S]: row 0 = positions 0..T-1 (Llama-3 RoPE), row 1 = 0 for tokens
+- `decoder_model_merged.onnx`: the usual inputs plus `cross_kv.{i}.key/value` [Bc, kv_heads, Nv, head_dim] and
+  `cross_attention_key_mask` [Bc, Nv], fed on EVERY call (prefill, suffix after a cached prefix, decode steps;
+  never part of the self-attention KV cache). Bc = B (one image per row) or 1 (every row of the call has the same
+  image: broadcast in the graph, so a sweep over one image feeds its keys once). position_ids is [2, B, S]: row 0 =
+  positions 0..T-1 (Llama-3 RoPE), row 1 = 0 for tokens
   before the first `<|image|>` (HF's masked-out rows) and >= 1 from it on (those attend to the valid tiles). Decode
   steps get max(position) + 1 >= 1 in both rows, so they attend, as in HF's generate (which repeats the last prompt
   row of the cross-attention mask). One image per prompt (as HF's mask for several images differs per image).
@@ -41,6 +46,85 @@ QUESTION = "Is the frog to the left or right of the camel?"
 STATES, KEY_MASK = "cross_attention_states", "cross_attention_key_mask"
 
 
+def kv_names(i: int) -> tuple[str, str]:
+    return f"cross_kv.{i}.key", f"cross_kv.{i}.value"
+
+
+def cross_kv(layer, states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Keys (k_norm applied) and values of a MllamaCrossAttentionDecoderLayer for states [N, Nv, d] ->
+    [N, kv_heads, Nv, head_dim], as MllamaTextCrossAttention.forward computes them."""
+    a = layer.cross_attn
+    N = states.shape[0]
+    k = a.k_proj(states).view(N, -1, a.num_key_value_heads, a.head_dim).transpose(1, 2)
+    v = a.v_proj(states).view(N, -1, a.num_key_value_heads, a.head_dim).transpose(1, 2)
+    return a.k_norm(k), v
+
+
+class CrossKVLayer(torch.nn.Module):
+    """MllamaCrossAttentionDecoderLayer.forward on precomputed keys/values (same modules and parameters). Keys may
+    have batch 1 for a batch of B queries (broadcast by MatMul)."""
+
+    def __init__(self, layer):
+        super().__init__()
+        a = layer.cross_attn
+        self.input_layernorm, self.post_attention_layernorm, self.mlp = layer.input_layernorm, layer.post_attention_layernorm, layer.mlp
+        self.q_proj, self.q_norm, self.o_proj = a.q_proj, a.q_norm, a.o_proj
+        self.cross_attn_attn_gate, self.cross_attn_mlp_gate = layer.cross_attn_attn_gate, layer.cross_attn_mlp_gate
+        self.heads, self.head_dim, self.groups, self.scaling = a.num_heads, a.head_dim, a.num_key_value_groups, a.scaling
+
+    def forward(self, h, key, value, cross_mask, row_mask):
+        B, S = h.shape[0], h.shape[1]
+        residual = h
+        x = self.input_layernorm(h)
+        q = self.q_norm(self.q_proj(x).view(B, S, self.heads, self.head_dim).transpose(1, 2))
+        if self.groups > 1:  # repeat_kv
+            Bk, kvh, N, hd = key.shape
+            key = key[:, :, None].expand(Bk, kvh, self.groups, N, hd).reshape(Bk, kvh * self.groups, N, hd)
+            value = value[:, :, None].expand(Bk, kvh, self.groups, N, hd).reshape(Bk, kvh * self.groups, N, hd)
+        w = torch.matmul(q, key.transpose(2, 3)) * self.scaling + cross_mask
+        w = torch.softmax(w, dim=-1, dtype=torch.float32).to(q.dtype)
+        o = torch.matmul(w, value).transpose(1, 2).reshape(B, S, -1)
+        h = residual + self.cross_attn_attn_gate.tanh() * self.o_proj(o)
+        residual = h
+        m = self.mlp(self.post_attention_layernorm(h)) * row_mask[:, 0]
+        return residual + self.cross_attn_mlp_gate.tanh() * m
+
+
+class MllamaKVShim(torch.nn.Module):
+    """The exported text model: HF self-attention layers + CrossKVLayer for the cross-attention layers, under
+    `layers.N` (graph nodes read /model/layers.N/...); masks from position_ids row 1 and the key mask."""
+
+    def __init__(self, text):
+        super().__init__()
+        self.cross = set(int(i) for i in text.config.cross_attention_layers)
+        self.layers = torch.nn.ModuleList([CrossKVLayer(l) if i in self.cross else l for i, l in enumerate(text.layers)])
+        self.norm, self.rotary_emb, self.config = text.norm, text.rotary_emb, text.config
+
+    def forward(self, inputs_embeds, attention_mask, position_ids, cache, cross: dict, key_mask):
+        B, S = inputs_embeds.shape[0], inputs_embeds.shape[1]
+        total = attention_mask.shape[1]
+        P = total - S
+        pos, sees = position_ids[0], position_ids[1] > 0
+        neg = torch.finfo(inputs_embeds.dtype).min
+        q = torch.arange(S).unsqueeze(1) + P
+        k = torch.arange(total).unsqueeze(0)
+        keep = (k <= q).unsqueeze(0) & attention_mask.bool().unsqueeze(1)
+        self_mask = torch.where(keep, 0.0, neg).unsqueeze(1)
+        padded_key = (key_mask < 0.5).unsqueeze(1)  # [Bc, 1, Nv]
+        cross_mask = torch.where(sees.unsqueeze(2) & padded_key, neg, 0.0).unsqueeze(1)  # [B, 1, S, Nv]
+        row_mask = sees.to(inputs_embeds.dtype)[:, None, :, None]
+        h = inputs_embeds
+        pe = self.rotary_emb(h, pos)
+        for i, layer in enumerate(self.layers):
+            if i in self.cross:
+                h = layer(h, cross[i][0], cross[i][1], cross_mask, row_mask)
+            else:
+                h = layer(h, attention_mask=self_mask, position_ids=pos, past_key_values=cache, position_embeddings=pe)
+                if isinstance(h, tuple):
+                    h = h[0]
+        return self.norm(h)
+
+
 class _SelfKV:
     """The cache object the HF self-attention layers write to: update() appends this call's keys/values to the past
     ones of that layer and records the result as the layer's present."""
@@ -56,8 +140,10 @@ class _SelfKV:
 
 
 class MllamaTextShim(torch.nn.Module):
-    """MllamaTextModel.forward with the masks built here from position_ids row 1 and the key mask; the HF layer
-    modules are called as they are (held under the same names, so graph nodes read /model/layers.N/...)."""
+    """MllamaTextModel.forward on the projected vision STATES with the masks built here from position_ids row 1 and
+    the key mask, the HF layer modules called as they are. The PyTorch side of the self-check's left-padded batch
+    (text_model()); the exported graph is MllamaKVShim (keys/values precomputed), so that check also compares the
+    two paths."""
 
     def __init__(self, text):
         super().__init__()
@@ -108,36 +194,46 @@ class MllamaTextShim(torch.nn.Module):
 
 
 class MllamaDecoderWrapper(torch.nn.Module):
-    def __init__(self, text: MllamaTextShim, lm_head, kv_layers: list[int]):
-        super().__init__()
-        self.model, self.lm_head, self.kv_layers = text, lm_head, kv_layers
+    """Flat interface: inputs_embeds, attention_mask, position_ids, key mask, cross keys/values (cross layers in
+    order), past keys/values (kv_layers in order) -> logits, present keys/values."""
 
-    def forward(self, inputs_embeds, attention_mask, position_ids, cross_attention_states, cross_attention_key_mask,
-                *past):
+    def __init__(self, text: MllamaKVShim, lm_head, kv_layers: list[int], cross_layers: list[int]):
+        super().__init__()
+        self.model, self.lm_head, self.kv_layers, self.cross_layers = text, lm_head, kv_layers, cross_layers
+
+    def forward(self, inputs_embeds, attention_mask, position_ids, key_mask, *rest):
+        nc = 2 * len(self.cross_layers)
+        cross = {i: (rest[2 * k], rest[2 * k + 1]) for k, i in enumerate(self.cross_layers)}
+        past = rest[nc:]
         cache = _SelfKV({i: (past[2 * k], past[2 * k + 1]) for k, i in enumerate(self.kv_layers)})
-        out = self.model(inputs_embeds=inputs_embeds, attention_mask=attention_mask, position_ids=position_ids,
-                         past_key_values=cache, cross_attention_states=cross_attention_states,
-                         cross_attention_key_mask=cross_attention_key_mask)
+        h = self.model(inputs_embeds, attention_mask, position_ids, cache, cross, key_mask)
         present = []
         for i in self.kv_layers:
             present += list(cache.present[i])
-        return (self.lm_head(out.last_hidden_state), *present)
+        return (self.lm_head(h), *present)
 
 
 class MllamaVisionWrapper(torch.nn.Module):
-    """One image: vision model + projector -> [tiles * tokens_per_tile, d_text] states and the per-key tile mask."""
+    """One image: vision model + projector -> states [1, Nv, d_text]; then the per-key tile mask [Nv] and every
+    cross-attention layer's keys and values [kv_heads, Nv, head_dim]."""
 
-    def __init__(self, model):
+    def __init__(self, model, cross_layers: list[int]):
         super().__init__()
         self.vision_model, self.multi_modal_projector = model.vision_model, model.multi_modal_projector
+        self.cross_layers = cross_layers
+        self.text_layers = model.language_model.layers
 
     def forward(self, pixel_values, aspect_ratio_ids, aspect_ratio_mask):
         h = self.vision_model(pixel_values=pixel_values, aspect_ratio_ids=aspect_ratio_ids,
                               aspect_ratio_mask=aspect_ratio_mask).last_hidden_state  # [1, 1, T, P, vd]
         T, P = h.shape[2], h.shape[3]
-        states = self.multi_modal_projector(h).reshape(T * P, -1)
+        states = self.multi_modal_projector(h).reshape(1, T * P, -1)
         key_mask = aspect_ratio_mask.reshape(T, 1).expand(T, P).reshape(T * P).to(states.dtype)
-        return states, key_mask
+        out = [key_mask]
+        for i in self.cross_layers:
+            k, v = cross_kv(self.text_layers[i], states)
+            out += [k[0], v[0]]
+        return tuple(out)
 
 
 class MllamaFamily(Family):
@@ -187,35 +283,44 @@ class MllamaFamily(Family):
         ids = torch.tensor([[2]], dtype=torch.long)
         mask = torch.zeros(1, 1, self.max_tiles, dtype=torch.long)
         mask[..., :2] = 1
-        export_module(MllamaVisionWrapper(self.model.model).eval(), (x, ids, mask), out_path,
-                      ["pixel_values", "aspect_ratio_ids", "aspect_ratio_mask"], [STATES, KEY_MASK], {})
+        names = [KEY_MASK] + [n for i in self.cross_layers() for n in kv_names(i)]
+        export_module(MllamaVisionWrapper(self.model.model, self.cross_layers()).eval(), (x, ids, mask), out_path,
+                      ["pixel_values", "aspect_ratio_ids", "aspect_ratio_mask"], names, {})
+
+    def cross_input_names(self) -> list[str]:
+        return [KEY_MASK] + [n for i in self.cross_layers() for n in kv_names(i)]
 
     def export_decoder(self, dims: dict, out_path: Path):
-        """Traced at batch 2, past 3, new 5, 7 vision tokens (all distinct, none 0/1)."""
-        kv = dims["kv_layers"]
+        """Traced at batch 2, past 3, new 5, 7 vision tokens (all distinct, none 0/1) with the cross keys at batch
+        2; the vision batch axis is dynamic (1 broadcasts over the rows; the self-check and the tests run both)."""
+        kv, cl = dims["kv_layers"], self.cross_layers()
         B, P, T, N = 2, 3, 5, 7
         g = torch.Generator().manual_seed(0)
         emb = torch.randn(B, T, dims["hidden_size"], generator=g)
         mask = torch.ones(B, P + T, dtype=torch.long)
         pos = torch.arange(P, P + T).unsqueeze(0).repeat(B, 1)
         pos = torch.stack([pos, (pos >= P + 2).long()])
-        states = torch.randn(B, N, dims["hidden_size"], generator=g)
         key_mask = torch.tensor([[1, 1, 1, 0, 0, 1, 0], [1, 0, 1, 1, 1, 1, 1]], dtype=torch.float32)
+        kvh, hd = dims["num_key_value_heads"], dims["head_dim"]
+        cross = [torch.randn(B, kvh, N, hd, generator=g) for _ in range(2 * len(cl))]
+        cn = [n for i in cl for n in kv_names(i)]
         past = [torch.randn(B, dims["num_key_value_heads"], P, dims["head_dim"], generator=g) for _ in range(2 * len(kv))]
         pn = [n for i in kv for n in (f"past_key_values.{i}.key", f"past_key_values.{i}.value")]
         prn = [n for i in kv for n in (f"present.{i}.key", f"present.{i}.value")]
         dyn = {"inputs_embeds": {0: "batch_size", 1: "sequence_length"},
                "attention_mask": {0: "batch_size", 1: "total_sequence_length"},
                "position_ids": {1: "batch_size", 2: "sequence_length"},
-               STATES: {0: "batch_size", 1: "vision_tokens"}, KEY_MASK: {0: "batch_size", 1: "vision_tokens"},
+               KEY_MASK: {0: "vision_batch", 1: "vision_tokens"},
                "logits": {0: "batch_size", 1: "sequence_length"}}
+        for n in cn:
+            dyn[n] = {0: "vision_batch", 2: "vision_tokens"}
         for n in pn:
             dyn[n] = {0: "batch_size", 2: "past_sequence_length"}
         for n in prn:
             dyn[n] = {0: "batch_size", 2: "total_sequence_length"}
-        wrapper = MllamaDecoderWrapper(self._text, self.lm_head(), kv).eval()
-        return export_module(wrapper, (emb, mask, pos, states, key_mask, *past), out_path,
-                             ["inputs_embeds", "attention_mask", "position_ids", STATES, KEY_MASK] + pn, ["logits"] + prn, dyn)
+        wrapper = MllamaDecoderWrapper(MllamaKVShim(self.model.model.language_model), self.lm_head(), kv, cl).eval()
+        return export_module(wrapper, (emb, mask, pos, key_mask, *cross, *past), out_path,
+                             ["inputs_embeds", "attention_mask", "position_ids", KEY_MASK] + cn + pn, ["logits"] + prn, dyn)
 
     def metadata(self) -> dict:
         tok = self.processor.tokenizer
@@ -237,7 +342,7 @@ class MllamaFamily(Family):
             "patch_size": int(vc.patch_size),
             "max_image_tiles": self.max_tiles,
             "supported_aspect_ratios": [list(map(int, a)) for a in vc.supported_aspect_ratios],
-            "cross_attention": {"layers": self.cross_layers(), "inputs": [STATES, KEY_MASK]},
+            "cross_attention": {"layers": self.cross_layers(), "inputs": self.cross_input_names()},
             "position_row_meaning": ["position", "sees_image"],
             "rope": "llama3" if (self.config.text_config.rope_parameters or {}).get("rope_type") == "llama3" else "default",
             "bos_token": tok.bos_token,
@@ -275,16 +380,16 @@ class MllamaFamily(Family):
         return sessions["embed"].run(None, {"input_ids": ids})[0]
 
     def decoder_feeds(self, sessions: dict, sample: dict) -> dict:
-        """cross_attention_states / key mask for every decoder call: the exported vision encoder, image by image."""
+        """Cross keys/values + key mask for every decoder call: the exported vision encoder, image by image, stacked
+        over the batch."""
         pv = sample["pixel_values"].numpy()
-        states, masks = [], []
-        for b in range(pv.shape[0]):
-            s, m = sessions["vision"].run(None, {"pixel_values": pv[b:b + 1],
-                                                 "aspect_ratio_ids": sample["aspect_ratio_ids"][b:b + 1].numpy(),
-                                                 "aspect_ratio_mask": sample["aspect_ratio_mask"][b:b + 1].numpy()})
-            states.append(s)
-            masks.append(m)
-        return {STATES: np.stack(states), KEY_MASK: np.stack(masks)}
+        vis = sessions["vision"]
+        names = [o.name for o in vis.get_outputs()]
+        rows = [dict(zip(names, vis.run(None, {"pixel_values": pv[b:b + 1],
+                                                "aspect_ratio_ids": sample["aspect_ratio_ids"][b:b + 1].numpy(),
+                                                "aspect_ratio_mask": sample["aspect_ratio_mask"][b:b + 1].numpy()})))
+                for b in range(pv.shape[0])]
+        return {n: np.stack([r[n] for r in rows]) for n in names}
 
     def torch_decode_kwargs(self, sample: dict) -> dict:
         # HF generate repeats the last prompt row of the cross-attention mask for each new token
