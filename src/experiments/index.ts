@@ -10,3 +10,6 @@ export * from "./adversarialSteering";
 export * from "./steerability";
 export * from "./arbitrarySteering";
 export * from "./depthVsHeight";
+export * from "./temporalIds";
+export * from "./temporalMirrorSwap";
+export * from "./temporalSteering";

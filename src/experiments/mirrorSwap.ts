@@ -138,8 +138,8 @@ export interface SwapQuestionResult {
   setSizes: Record<TokenSetName, number>;
 }
 
-export interface MirrorSwapResult {
-  kind: SwapKind;
+export interface MirrorSwapResult<K extends string = SwapKind> {
+  kind: K;
   model: string;
   layers: number[];
   sites: SiteName[];
@@ -175,27 +175,52 @@ export function tokenSetPositions(input: PreparedInput, subject: string, referen
  * |layers| × |tokenSets| patched runs, batched per token set with prefix reuse.
  */
 export async function mirrorSwap(model: Model, samples: readonly SwapSample[], kind: SwapKind, opts: MirrorSwapOptions = {}): Promise<MirrorSwapResult> {
-  if (!model.instrumented) throw new Error("mirrorSwap: the model was loaded with instrumented: false; load it with the default options");
   if (samples.length === 0) throw new Error("mirrorSwap: no samples");
+  return swapSweep(model, samples.length, kind, opts, "mirrorSwap", async (i) => {
+    const s = samples[i];
+    const prompt = opts.chat === false && opts.promptTemplate ? opts.promptTemplate.replace("{question}", s.question) : s.question;
+    const x = await model.prepare({ image: s.image, prompt, chat: opts.chat });
+    const y = await model.prepare({ image: s.counterfactual, prompt, chat: opts.chat });
+    return { x, y, subject: s.subject, reference: s.reference, answer: s.answer, counterfactualAnswer: s.counterfactualAnswer };
+  });
+}
+
+/** One question of a swap sweep, prepared: the original input x, the counterfactual y (same length) and the answers. */
+export interface PreparedSwap {
+  x: PreparedInput;
+  y: PreparedInput;
+  subject: string;
+  reference: string;
+  answer: string;
+  counterfactualAnswer: string;
+}
+
+/**
+ * The sweep behind `mirrorSwap` (Fig 4) and `temporalMirrorSwap` (Fig 10a), for any counterfactual: `prepareAt(i)`
+ * gives question i's original and counterfactual inputs; y is traced at every site on the union of the token sets,
+ * then x is re-run with each (site, token set) replaced by y's values. `who` names the caller in error messages.
+ */
+export async function swapSweep<K extends string>(
+  model: Model, n: number, kind: K, opts: MirrorSwapOptions, who: string, prepareAt: (i: number) => Promise<PreparedSwap>,
+): Promise<MirrorSwapResult<K>> {
+  if (!model.instrumented) throw new Error(`${who}: the model was loaded with instrumented: false; load it with the default options`);
+  if (n === 0) throw new Error(`${who}: no samples`);
   const layers = opts.layers ?? [-1, ...Array.from({ length: model.numLayers }, (_, i) => i)];
   for (const L of layers)
-    if (!Number.isInteger(L) || L < -1 || L >= model.numLayers) throw new Error(`mirrorSwap: layer ${L} is outside −1..${model.numLayers - 1} (−1 = hook_embed)`);
+    if (!Number.isInteger(L) || L < -1 || L >= model.numLayers) throw new Error(`${who}: layer ${L} is outside −1..${model.numLayers - 1} (−1 = hook_embed)`);
   const sites = layers.map(resid);
   const tokenSets = [...(opts.tokenSets ?? TOKEN_SETS)];
-  for (const t of tokenSets) if (!TOKEN_SETS.includes(t)) throw new Error(`mirrorSwap: unknown token set "${t}"; use ${TOKEN_SETS.join(", ")}`);
+  for (const t of tokenSets) if (!TOKEN_SETS.includes(t)) throw new Error(`${who}: unknown token set "${t}"; use ${TOKEN_SETS.join(", ")}`);
   const answers = opts.answers ?? ["left", "right"];
   const batchSize = opts.batchSize ?? 16;
   const calls0 = model.sessionCalls;
   const t0 = Date.now();
   let runs = 0;
   const questions: SwapQuestionResult[] = [];
-  for (let i = 0; i < samples.length; i++) {
-    const s = samples[i];
-    const prompt = opts.chat === false && opts.promptTemplate ? opts.promptTemplate.replace("{question}", s.question) : s.question;
-    const x = await model.prepare({ image: s.image, prompt, chat: opts.chat });
-    const y = await model.prepare({ image: s.counterfactual, prompt, chat: opts.chat });
+  for (let i = 0; i < n; i++) {
+    const { x, y, subject, reference, answer, counterfactualAnswer } = await prepareAt(i);
     if (x.length !== y.length) throw new Error(`mirror swap: sample ${i}: original and counterfactual inputs differ in length (${x.length} vs ${y.length})`);
-    const pos = tokenSetPositions(x, s.subject, s.reference);
+    const pos = tokenSetPositions(x, subject, reference);
     const union = [...new Set(tokenSets.flatMap((t) => pos[t]))].sort((a, b) => a - b);
     const rx = await model.patch(x, [], { logprobs: answers, prefixReuse: false });
     const ry = await model.trace(y, sites.map((site) => ({ site, positions: union })), { logprobs: answers, prefixReuse: false });
@@ -213,8 +238,8 @@ export async function mirrorSwap(model: Model, samples: readonly SwapSample[], k
       runs += res.length;
       patched[t] = res.map((r) => lpOf(r, answers));
     }
-    questions.push({ index: i, answer: s.answer, counterfactualAnswer: s.counterfactualAnswer, original: lpOf(rx, answers), counterfactual: lpOf(ry, answers), patched, setSizes });
-    opts.onProgress?.(i + 1, samples.length);
+    questions.push({ index: i, answer, counterfactualAnswer, original: lpOf(rx, answers), counterfactual: lpOf(ry, answers), patched, setSizes });
+    opts.onProgress?.(i + 1, n);
   }
   return { kind, model: model.name, layers, sites, tokenSets, answers, questions, sessionCalls: model.sessionCalls - calls0, runs, seconds: (Date.now() - t0) / 1000 };
 }
@@ -239,8 +264,8 @@ export interface SwapCurve {
   median: number[];
 }
 
-export interface SwapSummary {
-  kind: SwapKind;
+export interface SwapSummary<K extends string = SwapKind> {
+  kind: K;
   layers: number[];
   answers: [string, string];
   curves: SwapCurve[];
@@ -259,7 +284,7 @@ function medianOf(v: number[]): number {
 }
 
 /** Mean ± std per layer and token set; policy "exclude" drops undefined shifts (counted), "zero" is the authors' NaN → 0. */
-export function summariseMirrorSwap(r: MirrorSwapResult, policy: "exclude" | "zero" = "exclude"): SwapSummary {
+export function summariseMirrorSwap<K extends string = SwapKind>(r: MirrorSwapResult<K>, policy: "exclude" | "zero" = "exclude"): SwapSummary<K> {
   const curves: SwapCurve[] = r.tokenSets.map((t) => {
     const perWord: Record<string, ShiftSummary[]> = {};
     for (const a of r.answers) perWord[a] = [];
@@ -298,7 +323,7 @@ export const TOKEN_SET_TITLES: Readonly<Record<TokenSetName, string>> = Object.f
 });
 
 /** Plain table of a summary: one row per (token set, layer). */
-export function swapTable(s: SwapSummary): { tokenSet: TokenSetName; layer: number; [col: string]: number | string }[] {
+export function swapTable(s: SwapSummary<string>): { tokenSet: TokenSetName; layer: number; [col: string]: number | string }[] {
   const rows: { tokenSet: TokenSetName; layer: number; [col: string]: number | string }[] = [];
   for (const c of s.curves)
     s.layers.forEach((L, k) => {
@@ -349,6 +374,14 @@ function spearmanWithIndex(v: number[]): number {
 
 const f2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : String(x));
 
+/** Wording of the pattern checks for other counterfactuals (Fig 10a: "video (frame) tokens", "reversed clips"). */
+export interface SwapPatternLabels {
+  /** the visual token set (default "image tokens") */
+  image?: string;
+  /** the counterfactual inputs, plural (default "mirrors") */
+  counterfactual?: string;
+}
+
 /**
  * Checks the paper's Fig 4 pattern on the decoder blocks (layers ≥ 0; hook_embed is excluded because its image
  * shift is 1 by construction): image-token shift strong at block 0 and decaying (Spearman with depth < −0.5),
@@ -357,7 +390,8 @@ const f2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : String(x)
  * but the last (where the text set, holding the last position, gives 1 by construction).
  * Shifts are the mean over questions of the per-word shift, averaged over the two answer words.
  */
-export function describeSwapPattern(mirror: SwapSummary, attribute?: SwapSummary): PatternCheck[] {
+export function describeSwapPattern(mirror: SwapSummary<string>, attribute?: SwapSummary<string>, labels: SwapPatternLabels = {}): PatternCheck[] {
+  const imageName = labels.image ?? "image tokens", cfName = labels.counterfactual ?? "mirrors";
   const ks = mirror.layers.map((L, k) => [L, k] as const).filter(([L]) => L >= 0);
   const curve = (t: TokenSetName) => mirror.curves.find((c) => c.tokenSet === t);
   const series = (t: TokenSetName) => {
@@ -370,20 +404,20 @@ export function describeSwapPattern(mirror: SwapSummary, attribute?: SwapSummary
   out.push({
     name: "model solves the task (prerequisite: otherwise the shifts are ratios of noise)",
     pass: mirror.accuracy.original >= 0.75 && mirror.accuracy.counterfactual >= 0.75,
-    detail: `accuracy ${f2(mirror.accuracy.original)} on the originals, ${f2(mirror.accuracy.counterfactual)} on the mirrors (chance 0.5); mean |lp_x − lp_y| ${dens.map(f2).join(" / ")}`,
+    detail: `accuracy ${f2(mirror.accuracy.original)} on the originals, ${f2(mirror.accuracy.counterfactual)} on the ${cfName} (chance 0.5); mean |lp_x − lp_y| ${dens.map(f2).join(" / ")}`,
   });
   const img = series("image"), txt = series("text"), obj = series("objectWords");
   const blocks = ks.map(([L]) => L);
   if (img.length) {
     const rho = spearmanWithIndex(img);
-    out.push({ name: "image tokens strong early, decaying", pass: img[0] >= 0.5 && rho < -0.5, detail: `shift at block ${blocks[0]} = ${f2(img[0])}, at block ${blocks[blocks.length - 1]} = ${f2(img[img.length - 1])}; Spearman with depth ${f2(rho)}` });
+    out.push({ name: `${imageName} strong early, decaying`, pass: img[0] >= 0.5 && rho < -0.5, detail: `shift at block ${blocks[0]} = ${f2(img[0])}, at block ${blocks[blocks.length - 1]} = ${f2(img[img.length - 1])}; Spearman with depth ${f2(rho)}` });
   }
   if (txt.length) {
     const rho = spearmanWithIndex(txt);
     out.push({ name: "text tokens growing with depth", pass: rho > 0.5, detail: `shift at block ${blocks[0]} = ${f2(txt[0])}, at block ${blocks[blocks.length - 1]} = ${f2(txt[txt.length - 1])}; Spearman with depth ${f2(rho)}` });
     if (img.length) {
       const cross = txt.findIndex((t, i) => t >= img[i]);
-      out.push({ name: "text overtakes image (convergence)", pass: cross > 0, detail: cross >= 0 ? `first block with text ≥ image: ${blocks[cross]}` : "text never reaches the image-token shift" });
+      out.push({ name: `text overtakes ${imageName.replace(/ tokens$/, "")} (convergence)`, pass: cross > 0, detail: cross >= 0 ? `first block with text ≥ ${imageName.replace(/ tokens$/, "")}: ${blocks[cross]}` : `text never reaches the ${imageName.replace(/ tokens$/, "")}-token shift` });
     }
   }
   if (obj.length) {
