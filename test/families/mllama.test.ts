@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
-import { add, repoRoot, replace } from "linmech";
+import { add, loadModel, repoRoot, replace } from "linmech";
 import { familyParity } from "./common";
 
 const diff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
@@ -117,6 +117,21 @@ familyParity("mllama", (ctx) => {
     const dPre = diff(ra.get("blocks.1.hook_resid_post").get(pre), rb.get("blocks.1.hook_resid_post").get(pre));
     t.diagnostic(`blocks.1 change with the image: token before <|image|> ${dPre.toExponential(2)}, last token ${diff(ra.get("blocks.1.hook_resid_post").get(last), rb.get("blocks.1.hook_resid_post").get(last)).toExponential(2)}`);
     assert.ok(diff(ra.lastLogprobs, rb.lastLogprobs) > 1e-3, "the answer must depend on the image");
+  });
+
+  test("mllama: the plain (not instrumented) decoder gives the same log-probs and greedy tokens", async () => {
+    const { ref, dir } = ctx();
+    // (not disposed here: dispose() releases every session of the bundle folder, the suite's model's too; the
+    // suite's after() releases both)
+    const plain = await loadModel(join(dir, "bundle"), { threads: 1, instrumented: false });
+    for (let k = 0; k < ref.inputs.length; k++) {
+      const x = await plain.prepare({ image: join(dir, ref.inputs[k].image), prompt: ref.inputs[k].question });
+      const out = await plain.patch(x, [], { generate: ref.new_tokens });
+      const b = readFileSync(join(dir, ref.inputs[k].last_logprobs.file));
+      const want = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
+      assert.ok(diff(out.lastLogprobs, want) <= 1e-4, `input ${k}: log-probs`);
+      assert.deepEqual(out.generated!.ids, ref.inputs[k].generate, `input ${k}: greedy tokens`);
+    }
   });
 
   test("mllama: batched rows (one image broadcast, or one per row) and prefix reuse equal single full runs", async () => {
