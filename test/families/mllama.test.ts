@@ -25,14 +25,16 @@ import json, sys
 import numpy as np
 from PIL import Image
 from transformers import AutoProcessor
-proc = AutoProcessor.from_pretrained(sys.argv[1]).image_processor
+full = AutoProcessor.from_pretrained(sys.argv[1])
+proc = full.image_processor
+raw = full(images=[[Image.open(sys.argv[3]).convert("RGB")]], text=["<|image|>Is the camel left?"])["input_ids"][0]
 out = []
 for k, path in enumerate(sys.argv[3:]):
     enc = proc(images=[[Image.open(path).convert("RGB")]], return_tensors="np")
     np.ascontiguousarray(enc["pixel_values"][0, 0], dtype="<f4").tofile(f"{sys.argv[2]}/pv{k}.f32")
     out.append({"ids": int(enc["aspect_ratio_ids"][0, 0]), "mask": enc["aspect_ratio_mask"][0, 0].tolist(),
                 "shape": list(enc["pixel_values"].shape), "processor": type(proc).__name__})
-print(json.dumps(out))
+print(json.dumps({"images": out, "raw_ids": list(raw)}))
 `;
 
 familyParity("mllama", (ctx) => {
@@ -56,7 +58,15 @@ familyParity("mllama", (ctx) => {
       const py = join(repoRoot(), ".venv-tools", "bin", "python");
       const r = spawnSync(py, ["-c", PY_PROCESSOR, join(dir, "hf"), tmp, ...files], { encoding: "utf8" });
       assert.equal(r.status, 0, r.stderr);
-      const want = JSON.parse(r.stdout.trim().split("\n").pop()!) as { ids: number; mask: number[]; shape: number[]; processor: string }[];
+      const got = JSON.parse(r.stdout.trim().split("\n").pop()!) as {
+        images: { ids: number; mask: number[]; shape: number[]; processor: string }[];
+        raw_ids: number[];
+      };
+      const want = got.images;
+      // a raw prompt (chat: false): <|begin_of_text|> after the leading <|image|>, as MllamaProcessor does
+      const raw = await model.prepare({ image: files[0], prompt: "<|image|>Is the camel left?", chat: false });
+      assert.equal(raw.text, "<|image|><|begin_of_text|>Is the camel left?");
+      assert.deepEqual(raw.ids, got.raw_ids);
       let worst = 0;
       for (let k = 0; k < files.length; k++) {
         const x = await model.prepare({ image: files[k], prompt: "Where is the frog?" });

@@ -6,7 +6,7 @@ cross-attention layers (no self-attention, no KV cache; tanh gates set to ~0.8 s
 Tokenizer: Llama-3 kind (byte-level BPE) with <|begin_of_text|> <|end_of_text|> <|start_header_id|> <|end_header_id|>
 <|eot_id|> <|python_tag|> and, as in the real checkpoint, <|image|> as the last id == text vocab_size (the embedding
 table has vocab_size + 8 rows; the lm_head only vocab_size). A Llama-3 style chat template (image part "<|image|>").
-Image processor: MllamaImageProcessorPil (tiles 16 px, max_image_tiles 4, bilinear, ImageNet-standard mean/std 0.5).
+Image processor: MllamaImageProcessorPil (tiles 16 px, max_image_tiles 4, bilinear, CLIP mean/std as the real checkpoint).
 The test images are 32x16 (W x H): canvas 1x2 tiles, 2 valid tiles + 2 padded ones (aspect_ratio_mask [1,1,0,0]).
 """
 from __future__ import annotations
@@ -75,7 +75,8 @@ def build_hf(out: Path, seed: int = 0) -> Path:
                     name.endswith("tile_positional_embedding.gate") or name.endswith("gated_positional_embedding.gate"):
                 p.copy_(0.8 + 0.2 * torch.randn(p.shape, generator=g))
     ip = MllamaImageProcessorPil(size={"height": TILE, "width": TILE}, max_image_tiles=MAX_TILES, resample=2,
-                                 do_rescale=True, do_normalize=True, image_mean=[0.5] * 3, image_std=[0.5] * 3)
+                                 do_rescale=True, do_normalize=True, image_mean=[0.48145466, 0.4578275, 0.40821073],
+                                 image_std=[0.26862954, 0.26130258, 0.27577711])  # the 11B checkpoint's (CLIP's)
     proc = MllamaProcessor(image_processor=ip, tokenizer=tok, chat_template=CHAT_TEMPLATE)
     model.save_pretrained(out)
     proc.save_pretrained(out)
