@@ -22,8 +22,8 @@ states reach the text only through the cross-attention layers. Layout of the bun
   `cross_attention_key_mask` [Bc, Nv], fed on EVERY call (prefill, suffix after a cached prefix, decode steps;
   never part of the self-attention KV cache). Bc = B (one image per row) or 1 (every row of the call has the same
   image: broadcast in the graph, so a sweep over one image feeds its keys once). position_ids is [2, B, S]: row 0 =
-  positions 0..T-1 (Llama-3 RoPE), row 1 = 0 for tokens
-  before the first `<|image|>` (HF's masked-out rows) and >= 1 from it on (those attend to the valid tiles). Decode
+  positions 0..T-1 (Llama-3 RoPE), row 1 = 0 for tokens before the first `<|image|>` (HF's masked-out rows) and
+  >= 1 from it on (those attend to the valid tiles). Decode
   steps get max(position) + 1 >= 1 in both rows, so they attend, as in HF's generate (which repeats the last prompt
   row of the cross-attention mask). One image per prompt (as HF's mask for several images differs per image).
 - KV cache: only the self-attention layers have past/present tensors, named by their layer index
