@@ -16,10 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
-from ..onnx_utils import ExportError, export_module
-from .base import Family
+from ..onnx_utils import ExportError
+from .base import Family, export_vision_wrapper, ort_token_embeddings, random_images, scatter_features, user_message
 
 QUESTION = "Is the frog to the left or right of the camel?"
 
@@ -99,10 +98,8 @@ class Gemma3Family(Family):
     def load(self) -> None:
         from transformers import AutoProcessor, Gemma3ForConditionalGeneration
 
-        self.model = Gemma3ForConditionalGeneration.from_pretrained(
-            self.model_dir, attn_implementation="eager", dtype=torch.float32).eval()
+        self.load_model(Gemma3ForConditionalGeneration)
         self.processor = AutoProcessor.from_pretrained(self.model_dir)
-        self.config = self.model.config
         self._text = Gemma3TextShim(self.model.model.language_model)
 
     def text_model(self):
@@ -111,20 +108,11 @@ class Gemma3Family(Family):
     def position_rows(self) -> int:
         return 2
 
-    def lm_head(self):
-        return self.model.lm_head
-
     def embed_tokens(self):
         return self.model.model.language_model.embed_tokens  # Gemma3TextScaledWordEmbedding: scale included
 
-    def image_size(self) -> int:
-        return int(self.config.vision_config.image_size)
-
     def export_vision(self, out_path: Path) -> None:
-        s = self.image_size()
-        x = torch.randn(2, 3, s, s, generator=torch.Generator().manual_seed(0))
-        export_module(Gemma3VisionWrapper(self.model.model).eval(), (x,), out_path, ["pixel_values"],
-                      ["image_features"], {"pixel_values": {0: "batch_size"}, "image_features": {0: "batch_size"}})
+        export_vision_wrapper(Gemma3VisionWrapper(self.model.model).eval(), out_path, self.image_size(), 2, "batch_size")
 
     def metadata(self) -> dict:
         tok = self.processor.tokenizer
@@ -154,13 +142,11 @@ class Gemma3Family(Family):
         }
 
     def prompt(self) -> str:
-        messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": QUESTION}]}]
-        return self.processor.apply_chat_template(messages, add_generation_prompt=True)
+        return self.processor.apply_chat_template(user_message("image", QUESTION), add_generation_prompt=True)
 
     def sample_inputs(self, seed: int = 0, batch: int = 2) -> dict:
-        rng = np.random.default_rng(seed)
         s = self.image_size()
-        images = [Image.fromarray(rng.integers(0, 256, (s, s, 3), dtype=np.uint8)) for _ in range(batch)]
+        images = random_images(seed, batch, s, s)
         enc = self.processor(images=[[im] for im in images], text=[self.prompt()] * batch, return_tensors="pt",
                              add_special_tokens=False)  # the chat template writes <bos>
         sample = {k: (v.float() if v.is_floating_point() else v) for k, v in enc.items() if k != "num_crops"}
@@ -181,12 +167,9 @@ class Gemma3Family(Family):
 
     def ort_inputs_embeds(self, sessions: dict, sample: dict) -> np.ndarray:
         ids = sample["input_ids"].numpy()
-        emb = sessions["embed"].run(None, {"input_ids": ids})[0].copy()
+        emb = ort_token_embeddings(sessions, ids)
         feats = sessions["vision"].run(None, {"pixel_values": sample["pixel_values"].numpy()})[0]
-        mask = ids == int(self.config.image_token_id)
-        if mask.sum() != feats.shape[0] * feats.shape[1]:
-            raise ExportError(f"{mask.sum()} image tokens but the vision encoder gave {feats.shape[0]}x{feats.shape[1]}")
-        emb[mask] = feats.reshape(-1, feats.shape[-1])
+        scatter_features(emb, ids == int(self.config.image_token_id), feats, "image tokens")
         return emb
 
 

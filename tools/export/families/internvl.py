@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
-from ..onnx_utils import ExportError, export_module
-from .base import Family
+from ..onnx_utils import ExportError
+from .base import (Family, LiteProcessor, export_vision_wrapper, ort_token_embeddings, random_images, scatter_features,
+                   user_message)
 
 QUESTION = "Is the frog to the left or right of the camel?"
 
@@ -32,7 +32,7 @@ class InternVLVisionWrapper(torch.nn.Module):
                                              vision_feature_select_strategy=self.strategy).pooler_output
 
 
-class InternVLProcessorLite:
+class InternVLProcessorLite(LiteProcessor):
     """What InternVLProcessor does for images (tokenizer + GotOcr2 image processor with crop_to_patches on +
     `<img>`/`<IMG_CONTEXT>`/`</img>` expansion), without its video processor, which needs torchvision."""
 
@@ -49,22 +49,15 @@ class InternVLProcessorLite:
 
         return cls(AutoTokenizer.from_pretrained(d), GotOcr2ImageProcessorPil.from_pretrained(d), image_seq_length)
 
-    def apply_chat_template(self, messages, add_generation_prompt=True):
-        return self.tokenizer.apply_chat_template(messages, chat_template=self.chat_template, tokenize=False,
-                                                  add_generation_prompt=add_generation_prompt)
-
     def __call__(self, images=None, text=None, return_tensors="pt", **_):
         out = {}
         text = list(text)
         if images:
             ip = self.image_processor(images=images, crop_to_patches=True, return_tensors="pt")
             out["pixel_values"] = ip["pixel_values"]
-            counts = iter([int(n) for n in ip["num_patches"]])
-            for i, t in enumerate(text):
-                parts = t.split(self.image_token)
-                text[i] = parts[0] + "".join(
-                    f"{self.start_image_token}{self.image_token * (self.image_seq_length * next(counts))}{self.end_image_token}{p}"
-                    for p in parts[1:])
+            text = self.expand_placeholders(text, self.image_token, (
+                f"{self.start_image_token}{self.image_token * (self.image_seq_length * int(n))}{self.end_image_token}"
+                for n in ip["num_patches"]))
             self.num_patches = [int(n) for n in ip["num_patches"]]  # tiles per image of the last call
         enc = self.tokenizer(text, return_tensors="pt", padding=True)
         out.update(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])
@@ -78,28 +71,13 @@ class InternVLFamily(Family):
     def load(self) -> None:
         from transformers import InternVLForConditionalGeneration
 
-        self.model = InternVLForConditionalGeneration.from_pretrained(
-            self.model_dir, attn_implementation="eager", dtype=torch.float32).eval()
-        self.config = self.model.config
+        self.load_model(InternVLForConditionalGeneration)
         self.processor = InternVLProcessorLite.from_pretrained(self.model_dir, self.config.image_seq_length)
-
-    def text_model(self):
-        return self.model.model.language_model
-
-    def lm_head(self):
-        return self.model.lm_head
-
-    def image_size(self) -> int:
-        s = self.config.vision_config.image_size
-        return int(s[0] if isinstance(s, (list, tuple)) else s)
 
     def export_vision(self, out_path: Path) -> None:
         wrapper = InternVLVisionWrapper(self.model.model, self.config.vision_feature_layer,
                                         self.config.vision_feature_select_strategy).eval()
-        s = self.image_size()
-        x = torch.randn(2, 3, s, s, generator=torch.Generator().manual_seed(0))
-        export_module(wrapper, (x,), out_path, ["pixel_values"], ["image_features"],
-                      {"pixel_values": {0: "tiles"}, "image_features": {0: "tiles"}})
+        export_vision_wrapper(wrapper, out_path, self.image_size(), 2, "tiles")
 
     def metadata(self) -> dict:
         tok, ip = self.processor.tokenizer, self.processor.image_processor
@@ -125,30 +103,25 @@ class InternVLFamily(Family):
         }
 
     def prompt(self) -> str:
-        messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": QUESTION}]}]
-        return self.processor.apply_chat_template(messages, add_generation_prompt=True)
+        return self.processor.apply_chat_template(user_message("image", QUESTION), add_generation_prompt=True)
 
     def sample_inputs(self, seed: int = 0, batch: int = 2) -> dict:
-        rng = np.random.default_rng(seed)
         s = self.image_size()
         # 2:1 images: two tiles + a thumbnail each, so the tiled path is what the self-check compares
-        images = [Image.fromarray(rng.integers(0, 256, (s, 2 * s, 3), dtype=np.uint8)) for _ in range(batch)]
+        images = random_images(seed, batch, s, 2 * s)
         enc = self.processor(images=images, text=[self.prompt()] * batch, return_tensors="pt")
         self._num_patches = self.processor.num_patches
         return {k: (v.float() if v.is_floating_point() else v) for k, v in enc.items()}
 
     def ort_inputs_embeds(self, sessions: dict, sample: dict) -> np.ndarray:
         ids = sample["input_ids"].numpy()
-        emb = sessions["embed"].run(None, {"input_ids": ids})[0].copy()
+        emb = ort_token_embeddings(sessions, ids)
         pv = sample["pixel_values"].numpy()
         tid, o = int(self.config.image_token_id), 0
         for b, n in enumerate(self._num_patches):
             feats = sessions["vision"].run(None, {"pixel_values": pv[o:o + n]})[0]
             o += n
-            mask = ids[b] == tid
-            if mask.sum() != feats.shape[0] * feats.shape[1]:
-                raise ExportError(f"{mask.sum()} image tokens in row {b} but the vision encoder gave {feats.shape[0]}x{feats.shape[1]}")
-            emb[b, mask] = feats.reshape(-1, feats.shape[-1])
+            scatter_features(emb[b], ids[b] == tid, feats, f"image tokens in row {b}")
         return emb
 
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import torch
-from PIL import Image
 
-from ..onnx_utils import ExportError, export_module
-from .base import Family
+from ..onnx_utils import ExportError
+from .base import (Family, export_vision_wrapper, ort_token_embeddings, random_images, rope_metadata,
+                   scatter_features, user_message)
 
 QUESTION = "Is the frog to the left or right of the camel?"
 
@@ -42,19 +41,8 @@ class LlavaFamily(Family):
     def load(self) -> None:
         from transformers import AutoProcessor, LlavaForConditionalGeneration
 
-        self.model = LlavaForConditionalGeneration.from_pretrained(
-            self.model_dir, attn_implementation="eager", dtype=torch.float32).eval()
+        self.load_model(LlavaForConditionalGeneration)
         self.processor = AutoProcessor.from_pretrained(self.model_dir)
-        self.config = self.model.config
-
-    def text_model(self):
-        return self.model.model.language_model
-
-    def lm_head(self):
-        return self.model.lm_head
-
-    def image_size(self) -> int:
-        return int(self.config.vision_config.image_size)
 
     def tokens_per_image(self) -> int:
         vc = self.config.vision_config
@@ -66,10 +54,7 @@ class LlavaFamily(Family):
         m = self.model.model
         wrapper = LlavaVisionWrapper(m.vision_tower, m.multi_modal_projector, self.config.vision_feature_layer,
                                      self.config.vision_feature_select_strategy).eval()
-        s = self.image_size()
-        x = torch.randn(2, 3, s, s, generator=torch.Generator().manual_seed(0))
-        export_module(wrapper, (x,), out_path, ["pixel_values"], ["image_features"],
-                      {"pixel_values": {0: "batch_size"}, "image_features": {0: "batch_size"}})
+        export_vision_wrapper(wrapper, out_path, self.image_size(), 2, "batch_size")
 
     def metadata(self) -> dict:
         tok = self.processor.tokenizer
@@ -79,7 +64,6 @@ class LlavaFamily(Family):
             raise ExportError(f"image token {image_token!r} has id {tok.convert_tokens_to_ids(image_token)} in the "
                               f"tokenizer but config.image_token_id is {image_token_id}")
         tc = self.config.text_config
-        rope = (getattr(tc, "rope_parameters", None) or getattr(tc, "rope_scaling", None) or {})
         return {
             "decoder_type": tc.model_type,
             "image_token": image_token,
@@ -87,35 +71,28 @@ class LlavaFamily(Family):
             "tokens_per_image": self.tokens_per_image(),
             "image_size": self.image_size(),
             "patch_size": int(self.config.vision_config.patch_size),
-            "rope": rope.get("rope_type", "default") if isinstance(rope, dict) else "default",
-            "rope_theta": float(rope.get("rope_theta", getattr(tc, "rope_theta", 10000.0))) if isinstance(rope, dict) else None,
+            **rope_metadata(tc),
         }
 
     def prompt(self) -> str:
-        messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": QUESTION}]}]
+        messages = user_message("image", QUESTION)
         if getattr(self.processor, "chat_template", None):
             return self.processor.apply_chat_template(messages, add_generation_prompt=True)
         return f"USER: <image>\n{QUESTION} ASSISTANT:"
 
     def sample_inputs(self, seed: int = 0, batch: int = 2) -> dict:
-        rng = np.random.default_rng(seed)
         s = self.image_size()
-        images = [Image.fromarray(rng.integers(0, 256, (s, s, 3), dtype=np.uint8)) for _ in range(batch)]
+        images = random_images(seed, batch, s, s)
         text = self.prompt()
         enc = self.processor(images=images, text=[text] * batch, return_tensors="pt")
         return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"],
                 "pixel_values": enc["pixel_values"].float()}
 
-    def ort_inputs_embeds(self, sessions: dict, sample: dict) -> np.ndarray:
+    def ort_inputs_embeds(self, sessions: dict, sample: dict):
         ids = sample["input_ids"].numpy()
-        emb = sessions["embed"].run(None, {"input_ids": ids})[0]
+        emb = ort_token_embeddings(sessions, ids)
         feats = sessions["vision"].run(None, {"pixel_values": sample["pixel_values"].numpy()})[0]
-        mask = ids == int(self.config.image_token_id)
-        if mask.sum() != feats.shape[0] * feats.shape[1]:
-            raise ExportError(f"{mask.sum()} image tokens in the prompt but the vision encoder gave "
-                              f"{feats.shape[0]}x{feats.shape[1]} features")
-        emb = emb.copy()
-        emb[mask] = feats.reshape(-1, feats.shape[-1])
+        scatter_features(emb, ids == int(self.config.image_token_id), feats, "image tokens in the prompt")
         return emb
 
 

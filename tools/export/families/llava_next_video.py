@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..onnx_utils import ExportError, export_module
-from .base import Family
+from ..onnx_utils import ExportError
+from .base import Family, export_vision_wrapper, ort_token_embeddings, rope_metadata, scatter_features, user_message
 
 QUESTION = "Does the frog come before or after the camel?"
 
@@ -47,9 +47,7 @@ class LlavaNextVideoFamily(Family):
     def load(self) -> None:
         from transformers import AutoTokenizer, LlavaNextVideoForConditionalGeneration
 
-        self.model = LlavaNextVideoForConditionalGeneration.from_pretrained(
-            self.model_dir, attn_implementation="eager", dtype=torch.float32).eval()
-        self.config = self.model.config
+        self.load_model(LlavaNextVideoForConditionalGeneration)
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
         pre = self.model_dir / "preprocessor_config.json"
         self.pre = json.loads(pre.read_text()) if pre.is_file() else {}
@@ -59,15 +57,6 @@ class LlavaNextVideoFamily(Family):
         self.processor = _P()
         self.processor.tokenizer = self.tokenizer
         self.processor.chat_template = getattr(self.tokenizer, "chat_template", None)
-
-    def text_model(self):
-        return self.model.model.language_model
-
-    def lm_head(self):
-        return self.model.lm_head
-
-    def image_size(self) -> int:
-        return int(self.config.vision_config.image_size)
 
     def tokens_per_frame(self) -> int:
         vc = self.config.vision_config
@@ -90,16 +79,12 @@ class LlavaNextVideoFamily(Family):
         m = self.model.model
         wrapper = VideoFrameWrapper(m.vision_tower, m.vision_resampler, m.multi_modal_projector,
                                     self.config.vision_feature_layer, self.config.vision_feature_select_strategy).eval()
-        s = self.image_size()
-        x = torch.randn(3, 3, s, s, generator=torch.Generator().manual_seed(0))
-        export_module(wrapper, (x,), out_path, ["pixel_values"], ["image_features"],
-                      {"pixel_values": {0: "frames"}, "image_features": {0: "frames"}})
+        export_vision_wrapper(wrapper, out_path, self.image_size(), 3, "frames")
 
     def metadata(self) -> dict:
         image_token, image_id = self._token("image")
         video_token, video_id = self._token("video")
         tc = self.config.text_config
-        rope = (getattr(tc, "rope_parameters", None) or getattr(tc, "rope_scaling", None) or {})
         tpf = self.tokens_per_frame()
         return {
             "decoder_type": tc.model_type,
@@ -115,12 +100,11 @@ class LlavaNextVideoFamily(Family):
             "patch_size": int(self.config.vision_config.patch_size),
             "spatial_pool_mode": self.config.spatial_pool_mode,
             "spatial_pool_stride": int(self.config.spatial_pool_stride),
-            "rope": rope.get("rope_type", "default") if isinstance(rope, dict) else "default",
-            "rope_theta": float(rope.get("rope_theta", getattr(tc, "rope_theta", 10000.0))) if isinstance(rope, dict) else None,
+            **rope_metadata(tc),
         }
 
     def prompt(self) -> str:
-        messages = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": QUESTION}]}]
+        messages = user_message("video", QUESTION)
         if getattr(self.tokenizer, "chat_template", None):
             return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         return f"USER: <video>\n{QUESTION} ASSISTANT:"
@@ -149,16 +133,12 @@ class LlavaNextVideoFamily(Family):
 
     def ort_inputs_embeds(self, sessions: dict, sample: dict) -> np.ndarray:
         ids = sample["input_ids"].numpy()
-        emb = sessions["embed"].run(None, {"input_ids": ids})[0].copy()
+        emb = ort_token_embeddings(sessions, ids)
         _, vid = self._token("video")
         pv = sample["pixel_values_videos"].numpy()
         for b in range(ids.shape[0]):
             feats = sessions["vision"].run(None, {"pixel_values": pv[b]})[0]  # [F, tokens_per_frame, d]
-            mask = ids[b] == vid
-            if mask.sum() != feats.shape[0] * feats.shape[1]:
-                raise ExportError(f"{mask.sum()} video tokens in row {b} but the vision encoder gave "
-                                  f"{feats.shape[0]}x{feats.shape[1]} features")
-            emb[b, mask] = feats.reshape(-1, feats.shape[-1])
+            scatter_features(emb[b], ids[b] == vid, feats, f"video tokens in row {b}")
         return emb
 
 

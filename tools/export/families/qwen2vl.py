@@ -15,10 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 from ..onnx_utils import ExportError, export_module
-from .base import Family
+from .base import Family, LiteProcessor, ort_token_embeddings, random_images, scatter_features, user_message
 
 QUESTION = "Is the frog to the left or right of the camel?"
 
@@ -88,7 +87,7 @@ def unpatchify(pixel_values: np.ndarray, grid_thw, vcfg) -> np.ndarray:
     return x[None].astype(np.float32)
 
 
-class QwenProcessorLite:
+class QwenProcessorLite(LiteProcessor):
     """What Qwen2VLProcessor does for images (tokenizer + Qwen2VLImageProcessorPil + placeholder expansion +
     mm_token_type_ids), without its video processor, which needs torchvision; loads from a save_pretrained
     folder."""
@@ -105,10 +104,6 @@ class QwenProcessorLite:
 
         return cls(AutoTokenizer.from_pretrained(d), Qwen2VLImageProcessorPil.from_pretrained(d))
 
-    def apply_chat_template(self, messages, add_generation_prompt=True):
-        return self.tokenizer.apply_chat_template(messages, chat_template=self.chat_template, tokenize=False,
-                                                  add_generation_prompt=add_generation_prompt)
-
     def __call__(self, images=None, text=None, return_tensors="pt", **_):
         out = {}
         text = list(text)
@@ -116,10 +111,8 @@ class QwenProcessorLite:
             ip = self.image_processor(images=images, return_tensors="pt")
             out["pixel_values"], out["image_grid_thw"] = ip["pixel_values"], ip["image_grid_thw"]
             merge = int(self.image_processor.merge_size) ** 2
-            counts = iter([int(g.prod()) // merge for g in ip["image_grid_thw"]])
-            for i, t in enumerate(text):
-                parts = t.split(self.image_token)
-                text[i] = parts[0] + "".join(self.image_token * next(counts) + p for p in parts[1:])
+            text = self.expand_placeholders(text, self.image_token,
+                                            (self.image_token * (int(g.prod()) // merge) for g in ip["image_grid_thw"]))
         enc = self.tokenizer(text, return_tensors="pt", padding=True)
         ids = enc["input_ids"]
         out.update(input_ids=ids, attention_mask=enc["attention_mask"],
@@ -137,17 +130,9 @@ class Qwen2VLFamily(Family):
         return Qwen2VLForConditionalGeneration
 
     def load(self) -> None:
-        self.model = self.model_class().from_pretrained(self.model_dir, attn_implementation="eager",
-                                                         dtype=torch.float32).eval()
+        self.load_model(self.model_class())
         self.processor = QwenProcessorLite.from_pretrained(self.model_dir)
-        self.config = self.model.config
         self._images = []
-
-    def text_model(self):
-        return self.model.model.language_model
-
-    def lm_head(self):
-        return self.model.lm_head
 
     def _ip(self):
         return self.processor.image_processor
@@ -194,14 +179,12 @@ class Qwen2VLFamily(Family):
         }
 
     def prompt(self) -> str:
-        messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": QUESTION}]}]
-        return self.processor.apply_chat_template(messages, add_generation_prompt=True)
+        return self.processor.apply_chat_template(user_message("image", QUESTION), add_generation_prompt=True)
 
     def sample_inputs(self, seed: int = 0, batch: int = 2) -> dict:
-        rng = np.random.default_rng(seed)
         vc = self.config.vision_config
         f = int(vc.patch_size) * int(vc.spatial_merge_size)
-        images = [Image.fromarray(rng.integers(0, 256, (4 * f, 3 * f, 3), dtype=np.uint8)) for _ in range(batch)]
+        images = random_images(seed, batch, 4 * f, 3 * f)
         enc = self.processor(images=images, text=[self.prompt()] * batch, return_tensors="pt")
         grid = enc["image_grid_thw"]
         pv = enc["pixel_values"].float().numpy()
@@ -230,14 +213,11 @@ class Qwen2VLFamily(Family):
 
     def ort_inputs_embeds(self, sessions: dict, sample: dict) -> np.ndarray:
         ids = sample["input_ids"].numpy()
-        emb = sessions["embed"].run(None, {"input_ids": ids})[0].copy()
+        emb = ort_token_embeddings(sessions, ids)
         tid = int(self.config.image_token_id)
         for b, img in enumerate(self._images):
-            feats = sessions["vision"].run(None, {"pixel_values": img})[0]
-            mask = ids[b] == tid
-            if mask.sum() != feats.shape[0]:
-                raise ExportError(f"{mask.sum()} image tokens in row {b} but the vision encoder gave {feats.shape[0]}")
-            emb[b, mask] = feats
+            feats = sessions["vision"].run(None, {"pixel_values": img})[0]  # [image tokens, d]
+            scatter_features(emb[b], ids[b] == tid, feats, f"image tokens in row {b}")
         return emb
 
 
