@@ -24,6 +24,8 @@
 //  4. Answer tokens: the first sub-token of " before" / " after" (authors: hard-coded Qwen2 ids 10227, 6025).
 //  5. Data: seeded scene-order clips from src/data (default 300, deduplicated by unordered object pair as the authors
 //     deduplicate manifest entries by unordered scene pair) instead of MVBench Scene_QA; the toy's question template.
+//     By default the true answers alternate before/after (`balanced`), so both panels of the figure get n/2
+//     questions; the authors take the manifest as it comes.
 //  6. m = 5 unnormalised, as the authors; the notebook prints the steering-vector norms next to the token norms.
 //  7. Added: the noise control and, per layer, a sign test over questions of the margin change
 //     Δ(lp(before) − lp(after)) between the earliest and the latest intervention frame.
@@ -54,9 +56,11 @@ export interface TemporalSteeringSample {
 
 /**
  * n seeded scene-order questions, no two with the same unordered object pair (the authors deduplicate their manifest
- * by unordered scene pair). Throws if the pool cannot give n distinct pairs within 50·n draws.
+ * by unordered scene pair); with `balanced` (default true) question k has the true answer "before" for even k and
+ * "after" for odd k (clips of the other answer are skipped). Throws if the pool cannot give n questions within 50·n
+ * draws.
  */
-export async function temporalSteeringSamples(n: number, opts: TemporalSampleOptions): Promise<TemporalSteeringSample[]> {
+export async function temporalSteeringSamples(n: number, opts: TemporalSampleOptions & { balanced?: boolean }): Promise<TemporalSteeringSample[]> {
   if (!Number.isInteger(n) || n < 1) throw new Error(`temporalSteeringSamples: n must be a positive integer, got ${n}`);
   const seen = new Set<string>();
   const out: TemporalSteeringSample[] = [];
@@ -66,6 +70,7 @@ export async function temporalSteeringSamples(n: number, opts: TemporalSampleOpt
     const [subject, reference] = s.meta.objects;
     const key = [subject, reference].sort().join("|");
     if (seen.has(key)) continue;
+    if ((opts.balanced ?? true) && s.meta.answer !== (out.length % 2 === 0 ? "before" : "after")) continue;
     seen.add(key);
     out.push({ index: i, frames: s.frames, question: s.meta.question, subject, reference, answer: s.meta.answer });
   }

@@ -151,6 +151,9 @@ test("steering positions are found by tokenizing: a 4-frame clip moves the subje
   assert.deepEqual(p8.map((p) => x8.tokens[p]), [s.subject]);
   assert.deepEqual(p4.map((p) => p + 4 * model.meta.tokens_per_frame!), p8);
   assert.throws(() => wordSpan(model, x8, "zebra"), /not found in the prompt tokens/);
+  // the steering questions: true answers alternate (balanced panels), no unordered object pair twice
+  assert.deepEqual(steer.map((q) => q.answer), ["before", "after", "before"]);
+  assert.equal(new Set(steer.map((q) => [q.subject, q.reference].sort().join("|"))).size, steer.length);
 });
 
 test("steering: zero vector (m = 0, and the middle frame whose mirror is itself) changes nothing; Δ = lp_patched − lp_clean", async () => {
