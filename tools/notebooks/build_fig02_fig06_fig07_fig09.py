@@ -387,16 +387,19 @@ verdict(crossed.length > 0, "6a (one image)", `Int 1 → "right" preferred and I
 for (const t of TASKS) {
   const cs = contrasts.filter((x) => x.fig === t.fig).map((x) => x.c);
   const alpha = 0.05 / cs.length;
-  const best = cs.reduce((a, b) => (b.p < a.p ? b : a));
   const directional = t.fig === "6b";
   const r = sweeps[TASKS.indexOf(t)];
   const [wa, wb] = r.answers;
   const cleanMargin = r.questions.reduce((u, q) => u + Math.abs(q.clean[wa] - q.clean[wb]), 0) / r.questions.length;
   const minEffect = 0.1 * cleanMargin; // a consistent but negligible shift does not count
   const sig = cs.filter((c) => c.p < alpha && Math.abs(c.meanEffect) >= minEffect && (!directional || c.meanEffect > 0));
-  verdict(sig.length > 0, `${t.fig} (${t.task})`, `${sig.length} of ${cs.length} blocks with a consistent effect of ${lm.cellName(best.hi)} vs ${lm.cellName(best.lo)} ` +
-    `on lp(${best.wordHi}) − lp(${best.wordLo}) at p < ${f3(alpha)} and |mean| ≥ ${f3(minEffect)} (10 % of the clean margin)${directional ? " in the paper's direction" : ""}; strongest block ${best.layer}: mean ${f3(best.meanEffect)}, ` +
-    `+${best.positive} / −${best.negative}, p = ${pfmt(best.p)}`);
+  // the block quoted: the largest qualifying effect, or (none qualifies) the smallest p, whatever its direction
+  const best = sig.length > 0
+    ? sig.reduce((a, b) => (Math.abs(b.meanEffect) > Math.abs(a.meanEffect) ? b : a))
+    : cs.reduce((a, b) => (b.p < a.p ? b : a));
+  verdict(sig.length > 0, `${t.fig} (${t.task})`, `${sig.length} of ${cs.length} blocks [${sig.map((c) => c.layer).join(", ")}] with a consistent effect of ${lm.cellName(best.hi)} vs ${lm.cellName(best.lo)} ` +
+    `on lp(${best.wordHi}) − lp(${best.wordLo}) at p < ${f3(alpha)} and |mean| ≥ ${f3(minEffect)} (10 % of the clean margin)${directional ? " in the paper's direction" : ""}; ` +
+    `${sig.length > 0 ? "largest qualifying" : "most significant"} block ${best.layer}: mean ${f3(best.meanEffect)}, +${best.positive} / −${best.negative}, p = ${pfmt(best.p)}`);
 }
 '''),
 ]
