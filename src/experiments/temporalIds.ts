@@ -34,9 +34,8 @@
 //     different times. … Answer in one word."; the markers come from a text-only run of the first pair's question
 //     (authors: a circle/triangle question).
 //  7. Also reported (not in the authors' code): PC1's Spearman with the frame index and its exact permutation p-value
-//     (steerability.spearmanPermutationP, all 7! orderings),
-//     per-object orderings along PC1 (each object's own averaged vectors projected on the frame-ID PCA), and the
-//     model's accuracy on the extraction clips.
+//     (steerability.spearmanPermutationP, all 7! orderings), per-object orderings along PC1 (each object's own
+//     averaged vectors projected on the frame-ID PCA), and the model's accuracy on the extraction clips.
 import type { Model } from "../engine/model";
 import { resid, type SiteName } from "../engine/sites";
 import { appearanceVideo, VIDEO_FRAMES } from "../data/video";

@@ -23,9 +23,9 @@
 //  4. Answer tokens: the first sub-token of " before" / " after" (model.answerToken), re-derived from the tokenizer;
 //     the authors hard-code Qwen2 ids 24885 and 46893.
 //  5. Data: seeded scene-order clips from src/data (frames 0–3: object a or b on one background, frames 4–7: the other
-//     on another; default split "train", 200 questions as the authors' first 200 manifest entries) instead of MVBench
-//     Scene_QA videos; question = the toy's template, not the MVBench query rewritten with "earlier or later than"
-//     (whose replacement drops a space in the authors' code).
+//     on another; default split "train"; the notebook's full size is 200 questions, as the authors' first 200 manifest
+//     entries) instead of MVBench Scene_QA videos; question = the toy's template, not the MVBench query rewritten with
+//     "earlier or later than" (whose replacement drops a space in the authors' code).
 //  6. Undefined shifts (zero denominators) are counted and excluded; `summariseMirrorSwap(r, "zero")` gives the
 //     authors' NaN → 0. The GT-conditioned form on probabilities is reported too (as in Fig 4).
 //  7. The authors' plotting module is missing from their repository; the panels here are Fig 4's (mean ± std per

@@ -22,11 +22,12 @@
 //  3. Mirror frame: i' = f_min + f_max − i over the frames the IDs were extracted at (the authors' 8 − id1 for
 //     id1 = 1..7; the paper writes 9 − i for 1-based frames 1..8, the same reflection).
 //  4. Answer tokens: the first sub-token of " before" / " after" (authors: hard-coded Qwen2 ids 10227, 6025).
-//  5. Data: seeded scene-order clips from src/data (default 300, deduplicated by unordered object pair as the authors
-//     deduplicate manifest entries by unordered scene pair) instead of MVBench Scene_QA; the toy's question template.
+//  5. Data: seeded scene-order clips from src/data (the notebook's full size is 300, the authors' ≤ 300), no unordered
+//     object pair twice (the authors deduplicate manifest entries by unordered scene pair) instead of MVBench Scene_QA; the toy's question template.
 //     By default the true answers alternate before/after (`balanced`), so both panels of the figure get n/2
 //     questions; the authors take the manifest as it comes.
-//  6. m = 5 unnormalised, as the authors; the notebook prints the steering-vector norms next to the token norms.
+//  6. m = 5 unnormalised, as the authors; the notebook prints the steering-vector norms next to the token norms and
+//     also runs m = 1, since on the toy model 5·|T(1) − T(7)| is 4–9 times the norm of the steered word's state.
 //  7. Added: the noise control and, per layer, a sign test over questions of the margin change
 //     Δ(lp(before) − lp(after)) between the earliest and the latest intervention frame.
 import type { Model } from "../engine/model";
