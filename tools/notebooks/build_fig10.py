@@ -128,7 +128,7 @@ const strip = pr.filter((p) => !p.degenerate).map((p) => ({
 lm.plot.spatialMap({
   title: `Fig 10b on ${model.name}: temporal IDs on PC1 (${tids.pairs.length} pairs)`,
   caption: "1-D PCA of T_L(f), f = 1…7 (colour = frame), min–max normalised, frame 1 → 0; B / A = the text-only hidden states of " +
-    "\"before\" / \"after\" projected with the same PCA. Explained = PC1's share. Slider: block L.",
+    "\"before\" / \"after\" projected with the same PCA (drawn above the strip). Explained = PC1's share. Legend \"column k\" = frame k + 1. Slider: block L.",
   grid: { columns: tids.frames.length, rows: 1 },
   layers: strip,
   initialLayer: Math.max(0, strip.findIndex((l) => l.layer === idCheck.best?.layer)),
