@@ -13,3 +13,4 @@ export * from "./depthVsHeight";
 export * from "./temporalIds";
 export * from "./temporalMirrorSwap";
 export * from "./temporalSteering";
+export * from "./failureDiagnosis";
