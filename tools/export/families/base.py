@@ -44,6 +44,29 @@ def rope_metadata(text_config) -> dict:
     }
 
 
+def video_token_metadata(family) -> dict:
+    """linmech.json fields every video family writes: image/video tokens, one frame's token count (also as
+    tokens_per_image: still images are not exported), frames, frame size, patch size, the decoder's rope. The family
+    provides `_token(kind)`, `tokens_per_frame()`, `max_frames()` and `image_size()`."""
+    image_token, image_id = family._token("image")
+    video_token, video_id = family._token("video")
+    tc = family.config.text_config
+    tpf = family.tokens_per_frame()
+    return {
+        "decoder_type": tc.model_type,
+        "image_token": image_token,
+        "image_token_id": image_id,
+        "tokens_per_image": tpf,
+        "video_token": video_token,
+        "video_token_id": video_id,
+        "tokens_per_frame": tpf,
+        "max_frames": family.max_frames(),
+        "image_size": family.image_size(),
+        "patch_size": int(family.config.vision_config.patch_size),
+        **rope_metadata(tc),
+    }
+
+
 def ort_token_embeddings(sessions: dict, ids: np.ndarray) -> np.ndarray:
     """embed_tokens.onnx on `ids`, as a writable array (the visual features are written into it)."""
     return sessions["embed"].run(None, {"input_ids": ids})[0].copy()

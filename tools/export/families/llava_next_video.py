@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..onnx_utils import ExportError
-from .base import Family, export_vision_wrapper, ort_token_embeddings, rope_metadata, scatter_features, user_message
+from .base import Family, export_vision_wrapper, ort_token_embeddings, scatter_features, user_message, video_token_metadata
 
 QUESTION = "Does the frog come before or after the camel?"
 
@@ -82,25 +82,10 @@ class LlavaNextVideoFamily(Family):
         export_vision_wrapper(wrapper, out_path, self.image_size(), 3, "frames")
 
     def metadata(self) -> dict:
-        image_token, image_id = self._token("image")
-        video_token, video_id = self._token("video")
-        tc = self.config.text_config
-        tpf = self.tokens_per_frame()
         return {
-            "decoder_type": tc.model_type,
-            "image_token": image_token,
-            "image_token_id": image_id,
-            # still images are not exported (anyres path); one frame's count, which is what the adapter uses
-            "tokens_per_image": tpf,
-            "video_token": video_token,
-            "video_token_id": video_id,
-            "tokens_per_frame": tpf,
-            "max_frames": self.max_frames(),
-            "image_size": self.image_size(),
-            "patch_size": int(self.config.vision_config.patch_size),
+            **video_token_metadata(self),
             "spatial_pool_mode": self.config.spatial_pool_mode,
             "spatial_pool_stride": int(self.config.spatial_pool_stride),
-            **rope_metadata(tc),
         }
 
     def prompt(self) -> str:

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from ..onnx_utils import ExportError, export_module
-from .base import Family
+from .base import Family, video_token_metadata
 
 QUESTION = "Does the frog come before or after the camel?"
 # LlavaOnevisionVideoProcessor's class defaults (used when the folder has no video processor config)
@@ -229,32 +229,15 @@ class LlavaOnevisionFamily(Family):
                       {"pixel_values": {0: "frames"}, "image_features": {0: "tokens"}})
 
     def metadata(self) -> dict:
-        image_token, image_id = self._token("image")
-        video_token, video_id = self._token("video")
-        tc = self.config.text_config
-        rope = (getattr(tc, "rope_parameters", None) or getattr(tc, "rope_scaling", None) or {})
-        tpf = self.tokens_per_frame()
         v = self.processor.video_cfg
         return {
-            "decoder_type": tc.model_type,
-            "image_token": image_token,
-            "image_token_id": image_id,
-            # still images (anyres) are not exported; one frame's count
-            "tokens_per_image": tpf,
-            "video_token": video_token,
-            "video_token_id": video_id,
-            "tokens_per_frame": tpf,
+            **video_token_metadata(self),
             # one image_newline vector after the clip's last frame (vision input append_newline = 1 for that frame)
             "video_newline": "after_last_frame",
-            "max_frames": self.max_frames(),
-            "image_size": self.image_size(),
-            "patch_size": int(self.config.vision_config.patch_size),
             "vision_feature_layer": self.config.vision_feature_layer,
             "vision_feature_select_strategy": self.config.vision_feature_select_strategy,
             "video_preprocessor": {k: v[k] for k in ("do_resize", "size", "resample", "do_rescale", "rescale_factor",
                                                      "do_normalize", "image_mean", "image_std") if k in v},
-            "rope": rope.get("rope_type", "default") if isinstance(rope, dict) else "default",
-            "rope_theta": float(rope.get("rope_theta", getattr(tc, "rope_theta", 10000.0))) if isinstance(rope, dict) else None,
         }
 
     def prompt(self) -> str:

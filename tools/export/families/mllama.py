@@ -90,6 +90,26 @@ class CrossKVLayer(torch.nn.Module):
         return residual + self.cross_attn_mlp_gate.tanh() * m
 
 
+def decoder_masks(inputs_embeds, attention_mask, position_ids, key_mask):
+    """The masks both text shims build from the flat inputs: RoPE positions (row 0 of position_ids), the causal
+    self-attention bias [B, 1, S, total] (past + padding), the cross-attention bias [B, 1, S, Nv] (as in HF: rows
+    that see the image, position_ids row 1 > 0, mask padded tiles' keys; rows before the image token get an all-zero
+    bias) and the row mask [B, 1, S, 1] that zeroes the cross layers' MLP output for rows before the image."""
+    S = inputs_embeds.shape[1]
+    total = attention_mask.shape[1]
+    P = total - S
+    pos, sees = position_ids[0], position_ids[1] > 0
+    neg = torch.finfo(inputs_embeds.dtype).min
+    q = torch.arange(S).unsqueeze(1) + P
+    k = torch.arange(total).unsqueeze(0)
+    keep = (k <= q).unsqueeze(0) & attention_mask.bool().unsqueeze(1)  # [B, S, total]
+    self_mask = torch.where(keep, 0.0, neg).unsqueeze(1)
+    padded_key = (key_mask < 0.5).unsqueeze(1)  # [Bc, 1, Nv]
+    cross_mask = torch.where(sees.unsqueeze(2) & padded_key, neg, 0.0).unsqueeze(1)
+    row_mask = sees.to(inputs_embeds.dtype)[:, None, :, None]
+    return pos, self_mask, cross_mask, row_mask
+
+
 class MllamaKVShim(torch.nn.Module):
     """The exported text model: HF self-attention layers + CrossKVLayer for the cross-attention layers, under
     `layers.N` (graph nodes read /model/layers.N/...); masks from position_ids row 1 and the key mask."""
@@ -101,18 +121,7 @@ class MllamaKVShim(torch.nn.Module):
         self.norm, self.rotary_emb, self.config = text.norm, text.rotary_emb, text.config
 
     def forward(self, inputs_embeds, attention_mask, position_ids, cache, cross: dict, key_mask):
-        B, S = inputs_embeds.shape[0], inputs_embeds.shape[1]
-        total = attention_mask.shape[1]
-        P = total - S
-        pos, sees = position_ids[0], position_ids[1] > 0
-        neg = torch.finfo(inputs_embeds.dtype).min
-        q = torch.arange(S).unsqueeze(1) + P
-        k = torch.arange(total).unsqueeze(0)
-        keep = (k <= q).unsqueeze(0) & attention_mask.bool().unsqueeze(1)
-        self_mask = torch.where(keep, 0.0, neg).unsqueeze(1)
-        padded_key = (key_mask < 0.5).unsqueeze(1)  # [Bc, 1, Nv]
-        cross_mask = torch.where(sees.unsqueeze(2) & padded_key, neg, 0.0).unsqueeze(1)  # [B, 1, S, Nv]
-        row_mask = sees.to(inputs_embeds.dtype)[:, None, :, None]
+        pos, self_mask, cross_mask, row_mask = decoder_masks(inputs_embeds, attention_mask, position_ids, key_mask)
         h = inputs_embeds
         pe = self.rotary_emb(h, pos)
         for i, layer in enumerate(self.layers):
@@ -167,18 +176,8 @@ class MllamaTextShim(torch.nn.Module):
             past_key_values = _SelfKV({i: (e, e) for i in range(L) if i not in self.cross})
         if attention_mask is None:
             attention_mask = torch.ones(B, S, dtype=torch.long)
-        total = attention_mask.shape[1]
-        P = total - S
-        pos, sees = position_ids[0], position_ids[1] > 0
-        neg = torch.finfo(inputs_embeds.dtype).min
-        q = torch.arange(S).unsqueeze(1) + P
-        k = torch.arange(total).unsqueeze(0)
-        keep = (k <= q).unsqueeze(0) & attention_mask.bool().unsqueeze(1)  # [B, S, total]
-        self_mask = torch.where(keep, 0.0, neg).unsqueeze(1)
-        # HF: rows that see the image mask padded tiles' keys; rows before the image token get an all-zero bias
-        padded_key = (cross_attention_key_mask < 0.5).unsqueeze(1)  # [B, 1, Nv]
-        cross_mask = torch.where(sees.unsqueeze(2) & padded_key, neg, 0.0).unsqueeze(1)  # [B, 1, S, Nv]
-        row_mask = sees.to(inputs_embeds.dtype)[:, None, :, None]  # [B, 1, S, 1]
+        pos, self_mask, cross_mask, row_mask = decoder_masks(inputs_embeds, attention_mask, position_ids,
+                                                             cross_attention_key_mask)
         h = inputs_embeds
         pe = self.rotary_emb(h, pos)
         for i, layer in enumerate(self.layers):
