@@ -51,8 +51,9 @@
 //     instances of both categories, the pair that best satisfies the relation.
 // 11. Data: seeded cluttered scenes from src/data (clutter-lr + clutter-ab, held-out objects by default) instead of
 //     the 440 What'sUp COCO rows with COCO annotations.
-// 12. Reported in addition: the per-block sweep, the measured separations alone (without the GT term), and the
-//     number of questions per group; no density normalisation is assumed by the statistics.
+// 12. Reported in addition: the per-block sweep, the measured separation alone (without the GT term, a scale-free
+//     check: the GT IDs come from full-cell objects on black grid tiles, so even correct answers' margins need not
+//     centre on 0), the group sizes, the authors' 4-blur statistic next to the K-blur one, and a stronger-blur run.
 import type { Model } from "../engine/model";
 import type { PreparedInput } from "../engine/prepared";
 import type { PreprocessorConfig } from "../engine/bundle";
