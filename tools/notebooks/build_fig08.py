@@ -94,8 +94,8 @@ scaled to the image; seeded scenes with generator boxes instead of What'sUp + CO
 ## Questions and the block to plot
 The plotted block: among the middle blocks (relative depth 0.25–0.75, where the authors' layers 12/32 and 14/40 lie),
 the one whose universal IDs form an ordered 4×4 grid in the (h, v) plane with the largest share of their variance in
-that plane — the block where the IDs are most purely the 2-D linear code that the GT interpolation assumes. The sweep
-over every block follows.
+that plane — the block where the IDs are most purely the 2-D linear code that the GT interpolation assumes (`LINMECH_FIG08_LAYER=<block>` overrides it). The
+sweep over every block follows.
 '''),
     code(r'''
 const samples = await lm.run(async () => [
