@@ -1,6 +1,7 @@
 // Experiment results → widget specs, so that `lm.show(result)` draws the right widget for linmech's experiment
 // outputs (the paper's figure types), and `lm.figures.*` gives the same spec to adjust before showing it:
-//   lm.show(r)  or  lm.show(lm.summariseMirrorSwap(r))  // belief-shift curves, one panel per token set (Fig 4)
+//   lm.show(r)  or  lm.show(lm.summariseMirrorSwap(r))  // belief-shift curves, one panel per token set (Fig 4;
+//                                                       // a temporalMirrorSwap result, Fig 10a, gets the video titles)
 //   lm.show([mirrorSummary, attributeSummary])          // (A) mirror and (B) attribute swapping side by side
 //   lm.show(lm.projectGrids(grids, layers, markers))   // spatial-ID map with a layer slider (Fig 5)
 //   lm.show(fit)                                        // a PsiFitResult: R² vs rank and vs layer with the null
@@ -10,7 +11,7 @@
 import type {
   AdversarialResult, AdversarialSummary, GridProjection, LayerSummary, MirrorSwapResult, PsiFitResult, SteerabilityPoint, SwapSummary,
 } from "linmech";
-import { TOKEN_SET_TITLES, summariseAdversarial, summariseMirrorSwap } from "linmech";
+import { TEMPORAL_TOKEN_SET_TITLES, TOKEN_SET_TITLES, summariseAdversarial, summariseMirrorSwap } from "linmech";
 import type {
   BarsSpec, BeliefShiftPanel, BeliefShiftSpec, ErrorScatterSpec, PsiRegressionSpec, SpatialLayer, SpatialMapSpec, WidgetSpec,
 } from "@linmech/widgets/spec";
@@ -25,13 +26,16 @@ const finite = (x: number): number | null => (Number.isFinite(x) ? x : null);
 const isObj = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
 const nonEmptyArrayOf = <T>(x: unknown, is: (v: unknown) => v is T): x is T[] => Array.isArray(x) && x.length > 0 && x.every(is);
 
-export function isSwapSummary(x: unknown): x is SwapSummary {
-  return isObj(x) && (x.kind === "mirror" || x.kind === "attribute") && Array.isArray(x.layers) && Array.isArray(x.answers) &&
+// "mirror" / "attribute": Fig 4; "reverse": Fig 10a (the same sweep on a clip and its frame-reversed copy)
+const SWAP_KINDS = new Set<unknown>(["mirror", "attribute", "reverse"]);
+
+export function isSwapSummary(x: unknown): x is SwapSummary<string> {
+  return isObj(x) && SWAP_KINDS.has(x.kind) && Array.isArray(x.layers) && Array.isArray(x.answers) &&
     nonEmptyArrayOf(x.curves, (c): c is SwapSummary["curves"][number] => isObj(c) && typeof c.tokenSet === "string" && isObj(c.perWord));
 }
 
-export function isMirrorSwapResult(x: unknown): x is MirrorSwapResult {
-  return isObj(x) && (x.kind === "mirror" || x.kind === "attribute") && Array.isArray(x.layers) && Array.isArray(x.tokenSets) &&
+export function isMirrorSwapResult(x: unknown): x is MirrorSwapResult<string> {
+  return isObj(x) && SWAP_KINDS.has(x.kind) && Array.isArray(x.layers) && Array.isArray(x.tokenSets) &&
     Array.isArray(x.questions) && Array.isArray(x.answers);
 }
 
@@ -59,8 +63,8 @@ export function isSteerabilityPoint(x: unknown): x is SteerabilityPoint {
 }
 
 /** Belief-shift curves of one or two mirror-swap summaries (two: panels "(A)" then "(B)"), as in Fig 4. */
-export function mirrorSwapFigure(summaries: SwapSummary | readonly SwapSummary[], opts: FigureOptions = {}): BeliefShiftSpec {
-  const list = Array.isArray(summaries) ? (summaries as readonly SwapSummary[]) : [summaries as SwapSummary];
+export function mirrorSwapFigure(summaries: SwapSummary<string> | readonly SwapSummary<string>[], opts: FigureOptions = {}): BeliefShiftSpec {
+  const list = Array.isArray(summaries) ? (summaries as readonly SwapSummary<string>[]) : [summaries as SwapSummary<string>];
   if (list.length === 0) throw new Error("mirrorSwapFigure: no summaries given");
   const layers = list[0].layers;
   list.forEach((s, i) => {
@@ -73,7 +77,7 @@ export function mirrorSwapFigure(summaries: SwapSummary | readonly SwapSummary[]
     const prefix = list.length > 1 ? `(${String.fromCharCode(65 + i)}) ` : "";
     for (const c of s.curves) {
       panels.push({
-        title: `${prefix}${TOKEN_SET_TITLES[c.tokenSet] ?? c.tokenSet}`,
+        title: `${prefix}${(s.kind === "reverse" ? TEMPORAL_TOKEN_SET_TITLES : TOKEN_SET_TITLES)[c.tokenSet] ?? c.tokenSet}`,
         series: s.answers.map((w) => ({
           name: `Δ"${w}"`,
           mean: (c.perWord[w] ?? []).map((x) => finite(x.mean)),
@@ -82,7 +86,7 @@ export function mirrorSwapFigure(summaries: SwapSummary | readonly SwapSummary[]
       });
     }
   });
-  const kinds = list.map((s) => `${s.kind} swapping (N = ${s.n})`).join(", ");
+  const kinds = list.map((s) => `${s.kind === "reverse" ? "frame-reversal" : s.kind} swapping (N = ${s.n})`).join(", ");
   return {
     kind: "belief-shift",
     title: opts.title ?? `Belief shift: ${kinds}`,

@@ -114,7 +114,7 @@ test("kernel-ext: run() turns an error into one readable message with its causes
 
 // Minimal stand-ins for experiment outputs (the shapes of src/experiments' result types; real runs need a model).
 const shift = (mean: number) => ({ mean, std: 0.1, n: 10, undefinedCount: 0 });
-const swapSummary = (kind: "mirror" | "attribute") => ({
+const swapSummary = (kind: "mirror" | "attribute" | "reverse") => ({
   kind, layers: [-1, 0, 1], answers: ["left", "right"], n: 10,
   curves: (["image", "text", "objectWords"] as const).map((tokenSet) => ({
     tokenSet, perWord: { left: [shift(1), shift(0.5), shift(Number.NaN)], right: [shift(0.9), shift(0.4), shift(0)] },
@@ -172,6 +172,11 @@ test("kernel-ext: experiment results show as the right widget (lm.show / lm.figu
     "(B) Swapped all image tokens", "(B) Swapped all text tokens", "(B) Swapped object words",
   ]);
   assert.deepEqual(two.panels[0].series[0].mean, [1, 0.5, null], "NaN shifts become gaps, not zeros");
+  // Fig 10a: the same sweep on a clip and its frame-reversed copy draws with the video titles
+  const reversed = lm.resultWidget(swapSummary("reverse")) as ReturnType<typeof lm.figures.mirrorSwap>;
+  assert.equal(reversed?.kind, "belief-shift");
+  assert.deepEqual(reversed.panels.map((p) => p.title), ["Swapped all video (frame) tokens", "Swapped all text tokens", "Swapped object words"]);
+  assert.match(reversed.title ?? "", /frame-reversal swapping \(N = 10\)/);
   const map = lm.figures.spatialIds([projection(0, true), projection(1), projection(2)]);
   assert.deepEqual(map.layers.map((l) => l.layer), [1, 2], "degenerate layers are left out");
   assert.equal(map.initialLayer, 1, "starts at the layer with the most explained variance");
