@@ -1,7 +1,13 @@
 // A model bundle on disk: linmech.json + tokenizer/processor configs + three ONNX files (transformers.js layout).
 // readBundle checks every file up front and names the one that is missing or unreadable.
+//
+// Derived bundles: a linmech.json with `"base": "<bundle>"` holds only the files that differ from that base bundle
+// (e.g. a fine-tuned vision_encoder.onnx: data/models/toy-llava-sidft-*). Every other file is taken from the base
+// (a name under data/models, a sibling folder, or a path relative to the derived bundle; bases may chain), and the
+// derived linmech.json's fields override the base's. A missing base is an error naming it. `Bundle.files` maps each
+// file to the path it resolved to; content hashes (universalIds.bundleHash) read those resolved files.
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { modelsDir } from "../util/paths";
 
 /** linmech.json, written by tools/export (fields the engine and the adapters read). */
@@ -85,6 +91,10 @@ export interface Bundle {
   /** generation_config.json when present (eos_token_id: one id or a list) */
   generationConfig?: { eos_token_id?: number | number[]; [extra: string]: unknown };
   onnx: { vision: string; embed: string; decoder: string };
+  /** derived bundles: the base folders, nearest first (empty for a self-contained bundle) */
+  bases: string[];
+  /** bundle-relative file name (e.g. "onnx/vision_encoder.onnx") → the path it resolved to (own folder or a base) */
+  files: Record<string, string>;
 }
 
 export const BUNDLE_ONNX = {
@@ -107,17 +117,71 @@ export function resolveBundleDir(pathOrName: string): string {
   throw new Error(`model bundle folder not found: ${direct}`);
 }
 
-function readJson<T>(dir: string, file: string, required: boolean): T | undefined {
-  const p = join(dir, file);
-  if (!existsSync(p)) {
-    if (!required) return undefined;
-    throw new Error(`bundle ${dir} is missing ${file}; re-export it with tools/export`);
-  }
+/** The files a bundle may consist of (besides model cards and eval results). */
+export const BUNDLE_FILES: readonly string[] = [
+  "linmech.json", "config.json", "tokenizer.json", "tokenizer_config.json", "preprocessor_config.json",
+  "generation_config.json", BUNDLE_ONNX.vision, BUNDLE_ONNX.embed, BUNDLE_ONNX.decoder,
+];
+
+function readJsonFile<T>(p: string): T {
   try {
     return JSON.parse(readFileSync(p, "utf8")) as T;
   } catch (e) {
     throw new Error(`bundle file ${p} is not valid JSON (${(e as Error).message}); re-export the bundle`);
   }
+}
+
+/** Where the base named by a derived bundle's linmech.json lives: a path relative to the bundle, a sibling folder,
+ * or a bundle under data/models. Throws naming the base when none exists. */
+export function resolveBaseDir(dir: string, base: unknown): string {
+  if (typeof base !== "string" || !base) throw new Error(`${join(dir, "linmech.json")}: "base" must name a bundle (a name under data/models or a relative path), got ${JSON.stringify(base)}`);
+  const tried: string[] = [];
+  const cands = base.includes("/") || base.includes("\\") || isAbsolute(base)
+    ? [isAbsolute(base) ? base : resolve(dir, base)]
+    : [join(dirname(dir), base), join(modelsDir(), base)];
+  for (const c of cands) {
+    if (existsSync(join(c, "linmech.json"))) return c;
+    tried.push(c);
+  }
+  throw new Error(`bundle ${dir} is derived from base bundle "${base}" (linmech.json "base"), which was not found (looked for ${tried.map((t) => join(t, "linmech.json")).join(" and ")}); restore the base bundle or re-export ${dir} as a complete bundle`);
+}
+
+/** The folders a bundle's files are looked up in: the bundle itself, then its base chain (nearest first). */
+export function bundleChain(dir: string): string[] {
+  const chain = [dir];
+  for (;;) {
+    const cur = chain[chain.length - 1];
+    const metaPath = join(cur, "linmech.json");
+    if (!existsSync(metaPath)) {
+      if (chain.length === 1) return chain; // readBundle reports the missing linmech.json
+      throw new Error(`base bundle ${cur} has no linmech.json`);
+    }
+    const base = readJsonFile<{ base?: unknown }>(metaPath).base;
+    if (base === undefined) return chain;
+    const next = resolveBaseDir(cur, base);
+    if (chain.some((c) => resolve(c) === resolve(next)))
+      throw new Error(`bundle ${dir}: base bundles form a cycle (${[...chain, next].join(" → ")})`);
+    chain.push(next);
+  }
+}
+
+/** Path of a bundle-relative file (own folder first, then the base chain), or undefined when no folder has it. */
+export function resolveBundleFile(dir: string, file: string, chain: string[] = bundleChain(dir)): string | undefined {
+  for (const d of chain) {
+    const p = join(d, file);
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+function readJson<T>(chain: string[], file: string, required: boolean): T | undefined {
+  const p = resolveBundleFile(chain[0], file, chain);
+  if (!p) {
+    if (!required) return undefined;
+    const via = chain.length > 1 ? ` (nor do its base bundles ${chain.slice(1).join(", ")})` : "";
+    throw new Error(`bundle ${chain[0]} is missing ${file}${via}; re-export it with tools/export`);
+  }
+  return readJsonFile<T>(p);
 }
 
 const REQUIRED_META: (keyof BundleMeta)[] = [
@@ -136,20 +200,32 @@ export function kvLayers(meta: BundleMeta): number[] {
 
 export function readBundle(pathOrName: string): Bundle {
   const dir = resolveBundleDir(pathOrName);
-  const meta = readJson<BundleMeta>(dir, "linmech.json", true)!;
+  if (!existsSync(join(dir, "linmech.json"))) throw new Error(`bundle ${dir} is missing linmech.json; re-export it with tools/export`);
+  const chain = bundleChain(dir);
+  // linmech.json: the base chain's fields, overridden by each nearer bundle's own (a derived bundle's wins)
+  let meta = {} as BundleMeta;
+  for (const d of [...chain].reverse()) meta = { ...meta, ...readJsonFile<BundleMeta>(join(d, "linmech.json")) };
   const missing = REQUIRED_META.filter((k) => meta[k] === undefined);
   if (missing.length) throw new Error(`${join(dir, "linmech.json")} lacks ${missing.join(", ")}; re-export the bundle`);
   for (let i = 0; i < meta.num_layers; i++)
     if (!meta.hook_map[`blocks.${i}.hook_resid_post`])
       throw new Error(`${join(dir, "linmech.json")}: hook_map has no entry for blocks.${i}.hook_resid_post`);
-  const tokenizerJson = readJson<Record<string, unknown>>(dir, "tokenizer.json", true)!;
-  const tokenizerConfig = readJson<TokenizerConfig>(dir, "tokenizer_config.json", false) ?? {};
-  const preprocessor = readJson<PreprocessorConfig>(dir, "preprocessor_config.json", true)!;
-  const config = readJson<Record<string, unknown>>(dir, "config.json", false) ?? {};
-  const generationConfig = readJson<Bundle["generationConfig"]>(dir, "generation_config.json", false);
-  const onnx = { vision: join(dir, BUNDLE_ONNX.vision), embed: join(dir, BUNDLE_ONNX.embed), decoder: join(dir, BUNDLE_ONNX.decoder) };
-  for (const [k, p] of Object.entries(onnx))
-    if (!existsSync(p)) throw new Error(`bundle ${dir} is missing ${BUNDLE_ONNX[k as keyof typeof BUNDLE_ONNX]}; re-export it with tools/export`);
+  const tokenizerJson = readJson<Record<string, unknown>>(chain, "tokenizer.json", true)!;
+  const tokenizerConfig = readJson<TokenizerConfig>(chain, "tokenizer_config.json", false) ?? {};
+  const preprocessor = readJson<PreprocessorConfig>(chain, "preprocessor_config.json", true)!;
+  const config = readJson<Record<string, unknown>>(chain, "config.json", false) ?? {};
+  const generationConfig = readJson<Bundle["generationConfig"]>(chain, "generation_config.json", false);
+  const files: Record<string, string> = {};
+  for (const f of BUNDLE_FILES) {
+    const p = resolveBundleFile(dir, f, chain);
+    if (p) files[f] = p;
+  }
+  for (const k of Object.keys(BUNDLE_ONNX) as (keyof typeof BUNDLE_ONNX)[])
+    if (!files[BUNDLE_ONNX[k]]) {
+      const via = chain.length > 1 ? ` (nor do its base bundles ${chain.slice(1).join(", ")})` : "";
+      throw new Error(`bundle ${dir} is missing ${BUNDLE_ONNX[k]}${via}; re-export it with tools/export`);
+    }
+  const onnx = { vision: files[BUNDLE_ONNX.vision], embed: files[BUNDLE_ONNX.embed], decoder: files[BUNDLE_ONNX.decoder] };
   const name = dir.split(/[\\/]/).filter(Boolean).pop() ?? dir;
-  return { dir, name, meta, config, tokenizerJson, tokenizerConfig, preprocessor, generationConfig, onnx };
+  return { dir, name, meta, config, tokenizerJson, tokenizerConfig, preprocessor, generationConfig, onnx, bases: chain.slice(1), files };
 }

@@ -11,6 +11,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Model } from "../engine/model";
+import { resolveBundleFile } from "../engine/bundle";
 import { modelsDir } from "../util/paths";
 import { spatialIds, toUniversalIds } from "./spatialIds";
 import { bundleHash, loadUniversalIds, saveUniversalIds, universalIdsPath, type UniversalIds } from "./universalIds";
@@ -303,13 +304,17 @@ export function steeringModels(extra: readonly string[] = [], dir: string = mode
     for (const d of readdirSync(dir, { withFileTypes: true })) {
       const meta = join(dir, d.name, "linmech.json");
       if (!d.isDirectory() || !existsSync(meta)) continue;
-      let family = "";
+      let family = "", derived = false;
       try {
-        family = String(JSON.parse(readFileSync(meta, "utf8")).family ?? "");
+        const j = JSON.parse(readFileSync(meta, "utf8"));
+        family = String(j.family ?? "");
+        derived = j.base !== undefined;
       } catch {
         throw new Error(`${meta} is not valid JSON; re-export or remove that bundle`);
       }
-      if (!family.includes("video")) found.push(d.name);
+      // derived bundles (linmech.json "base": fine-tuned variants, data/models/toy-llava-sidft-*) are not zoo
+      // members; pass them in `extra` to include them
+      if (!family.includes("video") && !derived) found.push(d.name);
     }
   found.sort(zooOrder);
   for (const e of extra) if (e && !found.includes(e)) found.push(e);
@@ -345,8 +350,8 @@ export function bundleFingerprint(b: Model | { name: string; dir: string }): Rec
   const dir = "bundle" in b ? b.bundle.dir : b.dir;
   const files: Record<string, [number, number]> = {};
   for (const f of ["linmech.json", join("onnx", "decoder_model_merged.onnx"), join("onnx", "vision_encoder.onnx")]) {
-    const p = join(dir, f);
-    if (existsSync(p)) {
+    const p = resolveBundleFile(dir, f); // a derived bundle's files may live in its base (engine/bundle.ts)
+    if (p) {
       const st = statSync(p);
       files[f] = [st.size, Math.round(st.mtimeMs)];
     }

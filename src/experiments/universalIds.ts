@@ -22,6 +22,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, sta
 import { dirname, join } from "node:path";
 import { readSafetensors, writeSafetensors, type NamedTensor } from "../util/safetensors";
 import { repoRoot } from "../util/paths";
+import { bundleChain, resolveBundleFile } from "../engine/bundle";
 import type { SpatialIdGrid } from "../analysis/spatialIds";
 import type { SiteName } from "../engine/sites";
 
@@ -132,13 +133,16 @@ export function loadUniversalIds(path: string): UniversalIds {
 /**
  * Content hash of a bundle's weights and config (linmech.json + the three ONNX graphs; files over 64 MB, e.g. external
  * data of a 7B model, contribute their size and first/last MiB). Stored in an ID artefact's info (`bundleHash`), so
- * IDs computed on a retrained or re-exported bundle of the same name and width are never reused.
+ * IDs computed on a retrained or re-exported bundle of the same name and width are never reused. A derived bundle
+ * (linmech.json "base", engine/bundle.ts) hashes the files it resolves to (its own, else its base's), plus the base's
+ * linmech.json, so it differs from its base exactly when a resolved file does.
  */
 export function bundleHash(dir: string): string {
   const h = createHash("sha256");
+  const chain = bundleChain(dir);
   for (const f of ["linmech.json", "onnx/vision_encoder.onnx", "onnx/embed_tokens.onnx", "onnx/decoder_model_merged.onnx"]) {
-    const p = join(dir, f);
-    if (!existsSync(p)) continue;
+    const p = resolveBundleFile(dir, f, chain);
+    if (!p) continue;
     const size = statSync(p).size;
     h.update(`${f}:${size}:`);
     if (size <= 64 * 2 ** 20) h.update(readFileSync(p));
@@ -155,5 +159,6 @@ export function bundleHash(dir: string): string {
       }
     }
   }
+  for (const base of chain.slice(1)) h.update(readFileSync(join(base, "linmech.json")));
   return h.digest("hex").slice(0, 16);
 }
