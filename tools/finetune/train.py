@@ -34,8 +34,10 @@ Choices, and why:
   objects, 4×4 grid), read from out/universal-ids/<model>.safetensors. Like the authors, the IDs are extracted for
   the *subject* word while the loss targets the *reference* word (their confound, kept so the comparison is theirs).
 - Optimiser: AdamW (β 0.9/0.999, wd 0.01), linear schedule with 3 % warm-up, grad clip 1.0, batch 15 — the authors'
-  settings — but lr 1e-3 instead of 5e-5 (measured: at 5e-5 the toy's 262 k weights barely move in a few hundred
-  steps; the toy was trained at 1e-3). One group per step, a fresh group every step (one epoch, as the authors).
+  settings — but lr 1e-3 instead of 5e-5: the toy itself was trained at 1e-3 (5e-5 is a fine-tuning rate for a
+  2B model), and 1,000 steps at 5e-5 would move the toy's weights far less than the authors' 3,200 steps move
+  theirs; not tuned (one value, chosen before the runs). One group per step, a fresh group every step (one epoch,
+  as the authors).
 - Evaluation every --eval-every steps (and at step 0) in PyTorch on held-out scenes of the scene engine (shards
   `--split heldout --seed 1001`: every question names one of the 6 held-out objects): clutter-lr + clutter-ab (the
   COCO-Spatial stand-in; first --eval-n each) and grid-lr + grid-ab (first --eval-n-grid each); the answer is the
