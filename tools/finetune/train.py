@@ -26,9 +26,11 @@ Choices, and why:
   10 % of the model; the authors' 6 of 32 blocks are 79 M, ~4 %). Projector, attention, norms, decoder frozen.
 - Layer ℓ of L_sid: the authors use hidden_states[11] of Qwen2-VL-2B's 28 blocks (0.39 of the depth, the start of
   their "convergence band"). The toy decoder has 8 blocks; 0.39·8 = 3.1, and we take hidden_states[4]
-  (= blocks.3.hook_resid_post, the middle of the decoder), which is where the toy's spatial IDs are formed (its
-  recipe's binding loss and the Fig 5 notebook read IDs there) and where mirror swapping the object words moves the
-  answer (Fig 4). `--layer` changes it; the start-model L_sid per layer is printed by `--probe-layers`.
+  (= blocks.3.hook_resid_post, the middle of the decoder), inside the band of blocks 1-5 where mirror swapping the
+  object words moves the toy's answer (Fig 4 notebook) and where its recipe's binding loss sits. `--layer` changes it.
+  Start-model held-out L_sid per layer (`--probe-layers`): hidden_states[1..8] = 0.760, 0.133, 0.095, 0.087, 0.097,
+  0.160, 0.237, 0.259 — the toy's IDs are already aligned with the universal IDs at the chosen layer (the paper
+  starts at 0.75), so the run `spatial-layer1` (hidden_states[1], 0.76) is added as a sensitivity check.
 - Universal IDs U_ℓ: computed on the start bundle by the TypeScript API (tools/finetune/universal_ids.mjs →
   `universalIdsFor`, the paper's ten objects, subject word of "Is the b to the left or right of the a?", 16 px
   objects, 4×4 grid), read from out/universal-ids/<model>.safetensors. Like the authors, the IDs are extracted for
