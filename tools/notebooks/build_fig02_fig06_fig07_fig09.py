@@ -1,7 +1,7 @@
 """Writes notebooks/fig02-adversarial-steering.ipynb, fig06-arbitrary-steering.ipynb, fig07-depth-vs-height.ipynb and
 fig09-accuracy-vs-steerability.ipynb (nbformat v4, kernel linmech-ts). Edit the cell sources here and re-run:
 python3 tools/notebooks/build_fig02_fig06_fig07_fig09.py"""
-from notebook_cells import code, md, write
+from notebook_cells import UNIVERSAL_IDS_SETUP, code, md, write
 
 
 # Parameters shared by every steering notebook. The universal IDs: in full mode the fig05 artefact (the paper's ten
@@ -27,15 +27,7 @@ const MODEL = process.env.LINMECH_MODEL ?? "toy-llava";
 const model = await lm.run(() => lm.loadModel(MODEL));
 console.log(`model ${model.name}: ${model.numLayers} decoder blocks, width ${model.width}, ` +
   `${model.meta.tokens_per_image} image tokens of a ${model.meta.image_size}px image${CI ? " — CI mode (reduced sizes)" : ""}`);
-let idBar: lm.Progress | undefined;
-const ids = await lm.run(() => lm.universalIdsFor(model, {
-  variant: ID_VARIANT, objects: ID_OBJECTS,
-  onProgress: (d, t) => { idBar = idBar ?? lm.progress(t, { label: "universal-ID pairs" }); idBar.set(d); },
-}));
-idBar?.done();
-console.log(`universal IDs (${ID_OBJECTS.length} objects): ${ids.source}`);
-const sceneObjects = lm.sceneObjectsFor(model);
-const LAYERS = Array.from({ length: model.numLayers }, (_, i) => i);
+''' + UNIVERSAL_IDS_SETUP + r'''const LAYERS = Array.from({ length: model.numLayers }, (_, i) => i);
 // The layers plotted: the authors plot blocks 12 and 13 of LLaVA's 32 (≈ 40 % depth); the same relative depth here.
 const MID = Math.min(model.numLayers - 2, Math.max(0, Math.round(0.4 * (model.numLayers - 1))));
 const PLOT_LAYERS = [MID, MID + 1];

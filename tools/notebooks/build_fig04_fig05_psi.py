@@ -1,18 +1,9 @@
 """Writes notebooks/fig04-mirror-swap.ipynb, fig05-spatial-ids.ipynb and psi-regression.ipynb (nbformat v4,
 kernel linmech-ts). Edit the cell sources here and re-run: python3 tools/notebooks/build_fig04_fig05_psi.py"""
-from notebook_cells import code, md, write
+from notebook_cells import IMAGE_MODEL_SETUP, code, md, write
 
 
-SETUP = r'''
-import * as lm from "@linmech/kernel-ext";
-
-// Parameters: the model (a name under data/models or a bundle folder) and CI mode (reduced sizes).
-const MODEL = process.env.LINMECH_MODEL ?? "toy-llava";
-const CI = process.env.LINMECH_CI === "1";
-const model = await lm.run(() => lm.loadModel(MODEL));
-console.log(`model ${model.name}: ${model.numLayers} decoder blocks, width ${model.width}, ` +
-  `${model.meta.tokens_per_image} image tokens of a ${model.meta.image_size}px image${CI ? " — CI mode (reduced sizes)" : ""}`);
-const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : String(x));
+SETUP = IMAGE_MODEL_SETUP + r'''const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : String(x));
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : String(x));
 const verdicts = (checks: { name: string; pass: boolean; detail: string }[]) =>
   checks.forEach((c) => console.log(`${c.pass ? "MATCHES the paper " : "DIFFERS from paper"} | ${c.name}: ${c.detail}`));

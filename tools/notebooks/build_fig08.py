@@ -1,18 +1,9 @@
 """Writes notebooks/fig08-failure-diagnosis.ipynb (nbformat v4, kernel linmech-ts). Edit the cell sources here and
 re-run: python3 tools/notebooks/build_fig08.py"""
-from notebook_cells import code, md, write
+from notebook_cells import IMAGE_MODEL_SETUP, UNIVERSAL_IDS_SETUP, code, md, write
 
 
-SETUP = r'''
-import * as lm from "@linmech/kernel-ext";
-
-// Parameters: the model (a name under data/models or a bundle folder) and CI mode (reduced sizes).
-const MODEL = process.env.LINMECH_MODEL ?? "toy-llava";
-const CI = process.env.LINMECH_CI === "1";
-const model = await lm.run(() => lm.loadModel(MODEL));
-console.log(`model ${model.name}: ${model.numLayers} decoder blocks, width ${model.width}, ` +
-  `${model.meta.tokens_per_image} image tokens of a ${model.meta.image_size}px image${CI ? " — CI mode (reduced sizes)" : ""}`);
-const SEED = 42;               // scenes
+SETUP = IMAGE_MODEL_SETUP + r'''const SEED = 42;               // scenes
 const BOX_SEED = 42;           // 8b random boxes, stream ("fig08b", seed, task, question index)
 const N = CI ? 100 : 500;      // questions per task: N left/right (clutter-lr) + N above/below (clutter-ab); the toy model
                                // gets ~10–15 % of them wrong, so CI mode has ~30 failures to test
@@ -23,15 +14,7 @@ const SIGMA_STRONG = 4 * SIGMA;                                                /
 // steering notebooks' CI artefact.
 const ID_OBJECTS: string[] = CI ? ["camel", "frog"] : [...lm.PAPER_OBJECTS];
 const ID_VARIANT = CI ? "ci-steering" : undefined;
-let idBar: lm.Progress | undefined;
-const ids = await lm.run(() => lm.universalIdsFor(model, {
-  variant: ID_VARIANT, objects: ID_OBJECTS,
-  onProgress: (d, t) => { idBar = idBar ?? lm.progress(t, { label: "universal-ID pairs" }); idBar.set(d); },
-}));
-idBar?.done();
-console.log(`universal IDs (${ID_OBJECTS.length} objects): ${ids.source}`);
-const sceneObjects = lm.sceneObjectsFor(model);
-console.log(`N = ${N} + ${N} questions (seed ${SEED}, held-out objects${sceneObjects ? `, restricted to ${sceneObjects.join(", ")}` : ""}), ` +
+''' + UNIVERSAL_IDS_SETUP + r'''console.log(`N = ${N} + ${N} questions (seed ${SEED}, held-out objects${sceneObjects ? `, restricted to ${sceneObjects.join(", ")}` : ""}), ` +
   `8b: K = ${K} random blurs (seed ${BOX_SEED}), sigma ${SIGMA.toFixed(2)} px and ${SIGMA_STRONG.toFixed(2)} px`);
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : String(x));
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : String(x));
