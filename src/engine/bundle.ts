@@ -174,12 +174,17 @@ export function resolveBundleFile(dir: string, file: string, chain: string[] = b
   return undefined;
 }
 
+/** The error for a file that neither a bundle nor its base chain has. */
+function missingFile(chain: string[], file: string): Error {
+  const via = chain.length > 1 ? ` (nor do its base bundles ${chain.slice(1).join(", ")})` : "";
+  return new Error(`bundle ${chain[0]} is missing ${file}${via}; re-export it with tools/export`);
+}
+
 function readJson<T>(chain: string[], file: string, required: boolean): T | undefined {
   const p = resolveBundleFile(chain[0], file, chain);
   if (!p) {
     if (!required) return undefined;
-    const via = chain.length > 1 ? ` (nor do its base bundles ${chain.slice(1).join(", ")})` : "";
-    throw new Error(`bundle ${chain[0]} is missing ${file}${via}; re-export it with tools/export`);
+    throw missingFile(chain, file);
   }
   return readJsonFile<T>(p);
 }
@@ -190,11 +195,17 @@ const REQUIRED_META: (keyof BundleMeta)[] = [
 ];
 
 /** Decoder layers with a self-attention KV cache, in order (linmech.json kv_layers, default 0..num_layers-1). */
-export function kvLayers(meta: BundleMeta): number[] {
-  const kv = meta.kv_layers;
-  if (kv === undefined) return Array.from({ length: meta.num_layers }, (_, i) => i);
-  if (!Array.isArray(kv) || kv.some((i) => !Number.isInteger(i) || i < 0 || i >= meta.num_layers))
-    throw new Error(`linmech.json kv_layers must list decoder layer indices 0..${meta.num_layers - 1}, got ${JSON.stringify(kv)}; re-export the bundle`);
+// computed once per bundle: runDecoder asks on every session call
+const KV_LAYERS = new WeakMap<BundleMeta, readonly number[]>();
+
+export function kvLayers(meta: BundleMeta): readonly number[] {
+  let kv = KV_LAYERS.get(meta);
+  if (kv) return kv;
+  const given = meta.kv_layers;
+  if (given !== undefined && (!Array.isArray(given) || given.some((i) => !Number.isInteger(i) || i < 0 || i >= meta.num_layers)))
+    throw new Error(`linmech.json kv_layers must list decoder layer indices 0..${meta.num_layers - 1}, got ${JSON.stringify(given)}; re-export the bundle`);
+  kv = given ?? Array.from({ length: meta.num_layers }, (_, i) => i);
+  KV_LAYERS.set(meta, kv);
   return kv;
 }
 
@@ -220,11 +231,7 @@ export function readBundle(pathOrName: string): Bundle {
     const p = resolveBundleFile(dir, f, chain);
     if (p) files[f] = p;
   }
-  for (const k of Object.keys(BUNDLE_ONNX) as (keyof typeof BUNDLE_ONNX)[])
-    if (!files[BUNDLE_ONNX[k]]) {
-      const via = chain.length > 1 ? ` (nor do its base bundles ${chain.slice(1).join(", ")})` : "";
-      throw new Error(`bundle ${dir} is missing ${BUNDLE_ONNX[k]}${via}; re-export it with tools/export`);
-    }
+  for (const f of Object.values(BUNDLE_ONNX)) if (!files[f]) throw missingFile(chain, f);
   const onnx = { vision: files[BUNDLE_ONNX.vision], embed: files[BUNDLE_ONNX.embed], decoder: files[BUNDLE_ONNX.decoder] };
   const name = dir.split(/[\\/]/).filter(Boolean).pop() ?? dir;
   return { dir, name, meta, config, tokenizerJson, tokenizerConfig, preprocessor, generationConfig, onnx, bases: chain.slice(1), files };

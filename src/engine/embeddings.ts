@@ -19,6 +19,8 @@ export class EmbeddingCache {
   private readonly vision = new Map<string, Record<string, VisionOutput>>();
   private visionBytes = 0;
   private readonly perInput = new WeakMap<PreparedInput, Float32Array>();
+  /** cross-attention bundles: each input's image cache key, so a sweep hashes its pixels once, not on every call */
+  private readonly crossKeys = new WeakMap<PreparedInput, string>();
   constructor(
     private readonly visionSession: ort.InferenceSession,
     private readonly embedSession: ort.InferenceSession,
@@ -42,8 +44,7 @@ export class EmbeddingCache {
   }
 
   /** Every vision-encoder output of one image / frame (cached by pixel content and extra inputs). */
-  async outputs(p: PixelValues, extra?: Record<string, ort.Tensor>): Promise<Record<string, VisionOutput>> {
-    const key = EmbeddingCache.keyOf(p, extra);
+  async outputs(p: PixelValues, extra?: Record<string, ort.Tensor>, key = EmbeddingCache.keyOf(p, extra)): Promise<Record<string, VisionOutput>> {
     const hit = this.vision.get(key);
     if (hit) {
       this.vision.delete(key);
@@ -87,7 +88,10 @@ export class EmbeddingCache {
       const n = input.visual.pixels.length;
       if (n !== 1)
         throw new Error(`${this.meta.family} bundles take their cross-attention inputs from exactly one image per prompt; this input has ${n}`);
-      const o = await this.outputs(input.visual.pixels[0], { ...input.visual.extraInputs, ...input.visual.itemInputs?.[0] });
+      const extra = { ...input.visual.extraInputs, ...input.visual.itemInputs?.[0] };
+      let key = this.crossKeys.get(input);
+      if (key === undefined) this.crossKeys.set(input, (key = EmbeddingCache.keyOf(input.visual.pixels[0], extra)));
+      const o = await this.outputs(input.visual.pixels[0], extra, key);
       for (const name of names)
         if (!o[name]) throw new Error(`vision encoder has no output ${name} (linmech.json cross_attention.inputs); re-export the bundle`);
       perRow.push(o);

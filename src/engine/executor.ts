@@ -51,7 +51,7 @@ export class Executor {
   private readonly prefixes = new Map<string, PrefixEntry>();
   private prefixBytes = 0;
   /** decoder layers with a KV cache (past/present entries, in this order) */
-  private readonly kvl: number[];
+  private readonly kvl: readonly number[];
   /** session calls made (for benchmarks and tests) */
   calls = 0;
 
