@@ -75,6 +75,9 @@ import { pickDistinct, streamRng } from "../data/seeds";
 import { getTask } from "../data/tasks";
 import { projectGrids } from "./spatialIds";
 import { idGridAt, type IdGrids } from "./steering";
+import { fmt, fmtP } from "./format";
+
+const fmt3 = (x: number): string => fmt(x, 3);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Questions with boxes
@@ -454,18 +457,16 @@ export function summariseDeviation(r: DeviationResult, layer: number, subset: "a
 
 /** The paper's Fig 8a claim at one block: failures have negative margins relative to GT, below those of correct answers. */
 export function describeDeviationClaim(s: DeviationSummary, alpha = 0.05): { name: string; pass: boolean; detail: string }[] {
-  const f = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : String(x));
-  const p = (x: number) => (!Number.isFinite(x) ? String(x) : x < 1e-3 ? x.toExponential(1) : x.toFixed(3));
   return [
     {
       name: "wrong answers have negative margins relative to GT (median < 0)",
       pass: s.wrong.n > 0 && s.wrong.median < 0,
-      detail: `block ${s.layer}: wrong n = ${s.wrong.n}, median ${f(s.wrong.median)}, ${f(100 * s.wrong.negative)}% < 0 (correct: n = ${s.correct.n}, median ${f(s.correct.median)}, ${f(100 * s.correct.negative)}% < 0)`,
+      detail: `block ${s.layer}: wrong n = ${s.wrong.n}, median ${fmt(s.wrong.median)}, ${fmt(100 * s.wrong.negative)}% < 0 (correct: n = ${s.correct.n}, median ${fmt(s.correct.median)}, ${fmt(100 * s.correct.negative)}% < 0)`,
     },
     {
       name: `wrong answers' margins lie below the correct answers' (Mann–Whitney, correct > wrong, p < ${alpha})`,
       pass: s.test.greater < alpha,
-      detail: `U = ${f(s.test.u)}, P(correct > wrong) = ${f(s.test.effectSize)}, p greater ${p(s.test.greater)}, two-sided ${p(s.test.twoSided)}, less ${p(s.test.less)}`,
+      detail: `U = ${fmt(s.test.u)}, P(correct > wrong) = ${fmt(s.test.effectSize)}, p greater ${fmtP(s.test.greater)}, two-sided ${fmtP(s.test.twoSided)}, less ${fmtP(s.test.less)}`,
     },
   ];
 }
@@ -676,13 +677,11 @@ export function summariseMasking(r: MaskingResult, deviation?: DeviationResult, 
 
 /** The paper's Fig 8b claim for LLaVA: failures are more sensitive to blurring the subject than successes. */
 export function describeMaskingClaim(s: MaskingSummary, alpha = 0.05): { name: string; pass: boolean; detail: string }[] {
-  const f = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : String(x));
-  const p = (x: number) => (!Number.isFinite(x) ? String(x) : x < 1e-3 ? x.toExponential(1) : x.toFixed(3));
   return [
     {
       name: `failures are hurt more by blurring the subject than successes (diff wrong > correct, Mann–Whitney p < ${alpha})`,
       pass: s.test.greater < alpha,
-      detail: `median diff wrong ${f(s.wrong.median)} (n = ${s.wrong.n}) vs correct ${f(s.correct.median)} (n = ${s.correct.n}); P(wrong > correct) = ${f(s.test.effectSize)}, p greater ${p(s.test.greater)}, two-sided ${p(s.test.twoSided)}, less ${p(s.test.less)}`,
+      detail: `median diff wrong ${fmt3(s.wrong.median)} (n = ${s.wrong.n}) vs correct ${fmt3(s.correct.median)} (n = ${s.correct.n}); P(wrong > correct) = ${fmt3(s.test.effectSize)}, p greater ${fmtP(s.test.greater)}, two-sided ${fmtP(s.test.twoSided)}, less ${fmtP(s.test.less)}`,
     },
   ];
 }

@@ -45,6 +45,7 @@ import { clutterScene } from "../data/clutter";
 import { pickDistinct } from "../data/seeds";
 import { Q } from "../data/questions";
 import type { Rng } from "../analysis/rng";
+import { fmt } from "./format";
 
 export type SwapKind = "mirror" | "attribute";
 export type TokenSetName = "image" | "text" | "objectWords";
@@ -375,7 +376,6 @@ function spearmanWithIndex(v: number[]): number {
   return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : NaN;
 }
 
-const f2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : String(x));
 
 /** Wording of the pattern checks for other counterfactuals (Fig 10a: "video (frame) tokens", "reversed clips"). */
 export interface SwapPatternLabels {
@@ -407,17 +407,17 @@ export function describeSwapPattern(mirror: SwapSummary<string>, attribute?: Swa
   out.push({
     name: "model solves the task (prerequisite: otherwise the shifts are ratios of noise)",
     pass: mirror.accuracy.original >= 0.75 && mirror.accuracy.counterfactual >= 0.75,
-    detail: `accuracy ${f2(mirror.accuracy.original)} on the originals, ${f2(mirror.accuracy.counterfactual)} on the ${cfName} (chance 0.5); mean |lp_x − lp_y| ${dens.map(f2).join(" / ")}`,
+    detail: `accuracy ${fmt(mirror.accuracy.original)} on the originals, ${fmt(mirror.accuracy.counterfactual)} on the ${cfName} (chance 0.5); mean |lp_x − lp_y| ${dens.map((x) => fmt(x)).join(" / ")}`,
   });
   const img = series("image"), txt = series("text"), obj = series("objectWords");
   const blocks = ks.map(([L]) => L);
   if (img.length) {
     const rho = spearmanWithIndex(img);
-    out.push({ name: `${imageName} strong early, decaying`, pass: img[0] >= 0.5 && rho < -0.5, detail: `shift at block ${blocks[0]} = ${f2(img[0])}, at block ${blocks[blocks.length - 1]} = ${f2(img[img.length - 1])}; Spearman with depth ${f2(rho)}` });
+    out.push({ name: `${imageName} strong early, decaying`, pass: img[0] >= 0.5 && rho < -0.5, detail: `shift at block ${blocks[0]} = ${fmt(img[0])}, at block ${blocks[blocks.length - 1]} = ${fmt(img[img.length - 1])}; Spearman with depth ${fmt(rho)}` });
   }
   if (txt.length) {
     const rho = spearmanWithIndex(txt);
-    out.push({ name: "text tokens growing with depth", pass: rho > 0.5, detail: `shift at block ${blocks[0]} = ${f2(txt[0])}, at block ${blocks[blocks.length - 1]} = ${f2(txt[txt.length - 1])}; Spearman with depth ${f2(rho)}` });
+    out.push({ name: "text tokens growing with depth", pass: rho > 0.5, detail: `shift at block ${blocks[0]} = ${fmt(txt[0])}, at block ${blocks[blocks.length - 1]} = ${fmt(txt[txt.length - 1])}; Spearman with depth ${fmt(rho)}` });
     if (img.length) {
       const cross = txt.findIndex((t, i) => t >= img[i]);
       out.push({ name: `text overtakes ${imageName.replace(/ tokens$/, "")} (convergence)`, pass: cross > 0, detail: cross >= 0 ? `first block with text ≥ ${imageName.replace(/ tokens$/, "")}: ${blocks[cross]}` : `text never reaches the ${imageName.replace(/ tokens$/, "")}-token shift` });
@@ -431,7 +431,7 @@ export function describeSwapPattern(mirror: SwapSummary<string>, attribute?: Swa
     out.push({
       name: "object words only in a middle band",
       pass: peak >= 0.3 && best > 0 && best < obj.length - 1 && first < peak / 2 && last < peak / 2,
-      detail: `peak ${f2(peak)} at block ${blocks[best]}; ≥ half the peak at blocks ${band.join(", ") || "none"}; first ${f2(first)}, last ${f2(last)}`,
+      detail: `peak ${fmt(peak)} at block ${blocks[best]}; ≥ half the peak at blocks ${band.join(", ") || "none"}; first ${fmt(first)}, last ${fmt(last)}`,
     });
   }
   if (attribute) {
@@ -448,7 +448,7 @@ export function describeSwapPattern(mirror: SwapSummary<string>, attribute?: Swa
     out.push({
       name: "attribute swap ≈ 0",
       pass: Math.abs(worst) <= 0.2,
-      detail: `largest |median shift| ${f2(worst)}${where ? ` (${where})` : ""}; mean |lp_x − lp_y| ${den.map(f2).join(" / ")} vs ${mden.map(f2).join(" / ")} for the mirror`,
+      detail: `largest |median shift| ${fmt(worst)}${where ? ` (${where})` : ""}; mean |lp_x − lp_y| ${den.map((x) => fmt(x)).join(" / ")} vs ${mden.map((x) => fmt(x)).join(" / ")} for the mirror`,
     });
   }
   return out;

@@ -46,6 +46,7 @@ import { pca, projectWithPca, orientComponent } from "../analysis/pca";
 import { spearman } from "../analysis/stats";
 import { textMarkers } from "./spatialIds";
 import { spearmanPermutationP } from "./steerability";
+import { fmt, fmtP } from "./format";
 
 /** One read of an object word: which object, at which appearance frame, the residual vector at one site. */
 export interface TemporalObservation {
@@ -355,8 +356,6 @@ export function temporalProjectionTable(pr: readonly TemporalProjection[]): { la
   });
 }
 
-const f2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : String(x));
-const fp = (p: number): string => (!Number.isFinite(p) ? String(p) : p < 0.001 ? p.toExponential(1) : p.toFixed(3));
 
 /**
  * The paper's Fig 10b claims on the non-degenerate layers: (1) some layer orders the frames along PC1 (Spearman ≥ 0.9
@@ -374,7 +373,7 @@ export function describeTemporalIdPattern(pr: readonly TemporalProjection[]): { 
   const checks = [{
     name: "frames are ordered along PC1 of the temporal IDs",
     pass: best.spearman >= 0.9 && adj < 0.05,
-    detail: `best layer ${best.layer} (${best.site}): Spearman(PC1, frame) ${f2(best.spearman)}, exact permutation p ${fp(best.p)} (× ${ok.length} layers = ${fp(adj)}), PC1 explains ${f2(best.explained)}; ` +
+    detail: `best layer ${best.layer} (${best.site}): Spearman(PC1, frame) ${fmt(best.spearman)}, exact permutation p ${fmtP(best.p)} (× ${ok.length} layers = ${fmtP(adj)}), PC1 explains ${fmt(best.explained)}; ` +
       `layers with Spearman ≥ 0.9: ${ordered.join(", ") || "none"}` + (os.length ? `; single objects ordered (ρ ≥ 0.9) at that layer: ${os.filter((r) => r >= 0.9).length}/${os.length}` : ""),
   }];
   const b = best.markers.before, a = best.markers.after;
@@ -383,7 +382,7 @@ export function describeTemporalIdPattern(pr: readonly TemporalProjection[]): { 
     checks.push({
       name: '"before" marker on the early side of "after" along PC1 (gap ≥ 5% of the frames\' range)',
       pass: gap >= 0.05,
-      detail: `at layer ${best.layer}: normalised PC1 of "before" ${f2(b.normalised)}, of "after" ${f2(a.normalised)} (frames span 0…1, first frame at ${f2(best.normalised[0])}); gap ${f2(gap)}`,
+      detail: `at layer ${best.layer}: normalised PC1 of "before" ${fmt(b.normalised)}, of "after" ${fmt(a.normalised)} (frames span 0…1, first frame at ${fmt(best.normalised[0])}); gap ${fmt(gap)}`,
     });
   }
   return { best, checks };

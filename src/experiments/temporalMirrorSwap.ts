@@ -46,6 +46,7 @@ import {
   describeSwapPattern, questionShifts, swapSweep, type MirrorSwapOptions, type MirrorSwapResult, type PatternCheck, type SwapSummary,
   type TokenSetName,
 } from "./mirrorSwap";
+import { fmt, fmtP } from "./format";
 
 /** One before/after question with its clip and the reversed clip. */
 export interface TemporalSwapSample {
@@ -141,8 +142,6 @@ export function questionMeanShifts(r: TemporalSwapResult | MirrorSwapResult<stri
   });
 }
 
-const f2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : String(x));
-const fp = (p: number): string => (!Number.isFinite(p) ? String(p) : p < 0.001 ? p.toExponential(1) : p.toFixed(3));
 
 /**
  * Fig 4's pattern checks worded for video (describeSwapPattern: the model answers the clips and their reversals;
@@ -165,8 +164,8 @@ export function describeTemporalSwapPattern(s: SwapSummary<string>, r: TemporalS
       out.push({
         name: "object-word swap shifts the belief at its peak block (sign test over questions)",
         pass: pos > neg && adj < 0.05,
-        detail: `block ${Lp} (peak of the mean shift ${f2(avg(kp))}, last block excluded): ${pos} questions shift towards the reversed answer, ${neg} away; ` +
-          `exact two-sided p ${fp(p)} (× ${blocks.length} blocks = ${fp(adj)})`,
+        detail: `block ${Lp} (peak of the mean shift ${fmt(avg(kp))}, last block excluded): ${pos} questions shift towards the reversed answer, ${neg} away; ` +
+          `exact two-sided p ${fmtP(p)} (× ${blocks.length} blocks = ${fmtP(adj)})`,
       });
     }
   }

@@ -31,7 +31,6 @@
 //  7. Added: the noise control and, per layer, a sign test over questions of the margin change
 //     Δ(lp(before) − lp(after)) between the earliest and the latest intervention frame.
 import type { Model } from "../engine/model";
-import type { PreparedInput } from "../engine/prepared";
 import { add, type Edit } from "../engine/edits";
 import { resid } from "../engine/sites";
 import type { RgbImage } from "../data/image";
@@ -42,6 +41,7 @@ import { binomialTwoSided } from "./adversarialSteering";
 import { l2norm, scaled } from "./steering";
 import { temporalClip, type TemporalSampleOptions } from "./temporalMirrorSwap";
 import type { TemporalIdSet } from "./temporalIds";
+import { fmt, fmtP } from "./format";
 
 /** One before/after question with its clip. */
 export interface TemporalSteeringSample {
@@ -76,21 +76,6 @@ export async function temporalSteeringSamples(n: number, opts: TemporalSampleOpt
     out.push({ index: i, frames: s.frames, question: s.meta.question, subject, reference, answer: s.meta.answer });
   }
   return out;
-}
-
-/**
- * Positions of every sub-token of `word` at its first occurrence in the prompt (by tokenizing " " + word; the last
- * sub-token is PreparedInput.positionOf, the name's pieces precede it). Throws listing the prompt tokens if absent.
- */
-export function wordSpan(model: Model, input: PreparedInput, word: string): number[] {
-  const last = input.positionOf(word);
-  const pieces = model.text.wordTokens(word).tokens;
-  const first = last - pieces.length + 1;
-  const span = Array.from({ length: pieces.length }, (_, k) => first + k);
-  span.forEach((p, k) => {
-    if (input.tokens[p] !== pieces[k]) throw new Error(`wordSpan: token ${p} is ${JSON.stringify(input.tokens[p])}, expected ${JSON.stringify(pieces[k])} of "${word}"`);
-  });
-  return span;
 }
 
 export interface TemporalSteeringOptions {
@@ -185,7 +170,7 @@ export async function temporalSteering(model: Model, samples: readonly TemporalS
   for (let q = 0; q < samples.length; q++) {
     const s = samples[q];
     const input = await model.prepare({ frames: s.frames, prompt: s.question, chat: opts.chat });
-    const pos = wordSpan(model, input, s.subject);
+    const pos = input.spanOf(s.subject);
     const sets: Edit[][] = [];
     layers.forEach((L, l) => frames.forEach((_, i) => sets.push([add(resid(L), pos, vectors[l][i])])));
     if (opts.noise) {
@@ -299,8 +284,6 @@ export function temporalContrast(r: TemporalSteeringResult, layer: number): Temp
   };
 }
 
-const f2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : String(x));
-const fp = (p: number): string => (!Number.isFinite(p) ? String(p) : p < 0.001 ? p.toExponential(1) : p.toFixed(3));
 
 /**
  * The paper's Fig 10c claim: temporal IDs manipulate the before/after judgement. At the block with the largest mean
@@ -328,20 +311,20 @@ export function describeTemporalSteering(r: TemporalSteeringResult): { layer: nu
     {
       name: `steering towards frame ${c.early} rather than ${c.late} raises lp(${wb}) − lp(${wa}) (sign test over questions)`,
       pass: c.positive > c.negative && adj < 0.05,
-      detail: `block ${c.layer} (largest mean effect; per-block effects ${all.map((x) => `${x.layer}: ${f2(x.meanEffect)}`).join(", ")}): mean effect ${f2(c.meanEffect)} nats, ` +
-        `${c.positive} questions up / ${c.negative} down, exact p ${fp(c.p)} (× ${r.layers.length} blocks = ${fp(adj)})` +
-        (Number.isFinite(c.noiseMeanAbs) ? `; mean |margin change| at frame ${c.early}: ${f2(c.earlyMeanAbs)} for the ID vs ${f2(c.noiseMeanAbs)} for same-norm noise` : ""),
+      detail: `block ${c.layer} (largest mean effect; per-block effects ${all.map((x) => `${x.layer}: ${fmt(x.meanEffect)}`).join(", ")}): mean effect ${fmt(c.meanEffect)} nats, ` +
+        `${c.positive} questions up / ${c.negative} down, exact p ${fmtP(c.p)} (× ${r.layers.length} blocks = ${fmtP(adj)})` +
+        (Number.isFinite(c.noiseMeanAbs) ? `; mean |margin change| at frame ${c.early}: ${fmt(c.earlyMeanAbs)} for the ID vs ${fmt(c.noiseMeanAbs)} for same-norm noise` : ""),
     },
     {
       name: "the margin change falls monotonically with the intervention frame",
       pass: c.spearman <= -0.9,
-      detail: `block ${c.layer}: Spearman(frame, mean Δ(lp(${wb}) − lp(${wa}))) ${f2(c.spearman)} (per block: ${all.map((x) => `${x.layer}: ${f2(x.spearman)}`).join(", ")}); ` +
-        `answer flips: ${f2(c.flipToBefore)} of clean "${wa}" answers → "${wb}" at frame ${c.early}, ${f2(c.flipToAfter)} of clean "${wb}" → "${wa}" at frame ${c.late}`,
+      detail: `block ${c.layer}: Spearman(frame, mean Δ(lp(${wb}) − lp(${wa}))) ${fmt(c.spearman)} (per block: ${all.map((x) => `${x.layer}: ${fmt(x.spearman)}`).join(", ")}); ` +
+        `answer flips: ${fmt(c.flipToBefore)} of clean "${wa}" answers → "${wb}" at frame ${c.early}, ${fmt(c.flipToAfter)} of clean "${wb}" → "${wa}" at frame ${c.late}`,
     },
     {
       name: `the contrast holds in both ground-truth panels (sign test per panel)`,
       pass: panels.every((g) => g.n > 0 && g.pos > g.neg && g.p < 0.05),
-      detail: panels.map((g) => `GT "${g.gt}" (n = ${g.n}): mean ${f2(g.mean)} nats, ${g.pos} up / ${g.neg} down, p × ${r.layers.length * r.answers.length} = ${fp(g.p)}`).join("; "),
+      detail: panels.map((g) => `GT "${g.gt}" (n = ${g.n}): mean ${fmt(g.mean)} nats, ${g.pos} up / ${g.neg} down, p × ${r.layers.length * r.answers.length} = ${fmtP(g.p)}`).join("; "),
     },
   ];
   return { layer: c.layer, contrast: c, checks };
