@@ -93,6 +93,16 @@ export class PreparedInput {
     return all[idx];
   }
 
+  /**
+   * Positions of every sub-token of `word` at one occurrence (first by default): the pieces of " " + word, ending at
+   * positionOf(word). Throws as positionOf does.
+   */
+  spanOf(word: string, opts: OccurrenceOptions = {}): number[] {
+    const last = this.positionOf(word, opts);
+    const n = this.wordTokens(word).length;
+    return Array.from({ length: n }, (_, k) => last - n + 1 + k);
+  }
+
   /** All positions filled with image / frame features. */
   imageTokens(): number[] {
     const out: number[] = [];

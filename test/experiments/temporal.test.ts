@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import {
   aggregateTemporalIds, loadModel, Model, projectTemporalIds, replace, resid, summariseMirrorSwap, temporalIds, temporalIdSet,
   temporalMirrorSwap, temporalSteering, temporalSteeringSamples, temporalSteeringVectors, temporalSwapSamples, tokenSetPositions,
-  wordSpan, type TemporalIdResult, type TemporalSteeringSample, type TemporalSwapSample,
+  type TemporalIdResult, type TemporalSteeringSample, type TemporalSwapSample,
 } from "linmech";
 
 let model: Model;
@@ -147,10 +147,10 @@ test("steering positions are found by tokenizing: a 4-frame clip moves the subje
   const s = steer[0];
   const x8 = await model.prepare({ frames: s.frames, prompt: s.question });
   const x4 = await model.prepare({ frames: s.frames.slice(0, 4), prompt: s.question });
-  const p8 = wordSpan(model, x8, s.subject), p4 = wordSpan(model, x4, s.subject);
+  const p8 = x8.spanOf(s.subject), p4 = x4.spanOf(s.subject);
   assert.deepEqual(p8.map((p) => x8.tokens[p]), [s.subject]);
   assert.deepEqual(p4.map((p) => p + 4 * model.meta.tokens_per_frame!), p8);
-  assert.throws(() => wordSpan(model, x8, "zebra"), /not found in the prompt tokens/);
+  assert.throws(() => x8.spanOf("zebra"), /not found in the prompt tokens/);
   // the steering questions: true answers alternate (balanced panels), no unordered object pair twice
   assert.deepEqual(steer.map((q) => q.answer), ["before", "after", "before"]);
   assert.equal(new Set(steer.map((q) => [q.subject, q.reference].sort().join("|"))).size, steer.length);
@@ -172,7 +172,7 @@ test("steering: zero vector (m = 0, and the middle frame whose mirror is itself)
   const x = await model.prepare({ frames: s.frames, prompt: s.question });
   const clean = await model.patch(x, [], { logprobs: ["before", "after"], prefixReuse: false });
   const { add } = await import("linmech");
-  const hand = await model.patch(x, [add(resid(3), wordSpan(model, x, s.subject), vectors[0][0])], { logprobs: ["before", "after"], prefixReuse: false });
+  const hand = await model.patch(x, [add(resid(3), x.spanOf(s.subject), vectors[0][0])], { logprobs: ["before", "after"], prefixReuse: false });
   for (const w of ["before", "after"]) close(r.questions[0].change[0][0][w], hand.logprobs[w] - clean.logprobs[w], 1e-4, `Δ${w}`);
   assert.ok(r.questions.every((q) => q.noise && Number.isFinite(q.noise[0].before)));
 });
