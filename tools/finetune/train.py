@@ -61,7 +61,7 @@ from safetensors.numpy import load_file
 from tools.toy.build import build_tokenizer
 from tools.toy.data import Encoded, Shard, generate
 from tools.toy.save import save_hf_dir
-from tools.toy.train import answer_logits, collate
+from tools.toy.train import answer_logits, collate, evaluate
 
 from .data import batch_plan, group_index, grouped_shard
 from .losses import ids_at, sid_loss
@@ -135,21 +135,6 @@ def forward(model, enc: Encoded, idx: np.ndarray, layer: int, U: torch.Tensor):
 
 
 @torch.no_grad()
-def evaluate(model, held: dict[str, Encoded], n: dict[str, int], bs: int = 125) -> dict[str, float]:
-    model.eval()
-    res = {}
-    for task, enc in held.items():
-        m = min(n[task], len(enc))
-        c = 0
-        for s in range(0, m, bs):
-            ids, pix, pos, ans = collate([enc.batch(np.arange(s, min(m, s + bs)))], 0)
-            c += int((answer_logits(model, ids, pix, pos).argmax(-1) == ans).sum())
-        res[task] = c / m
-    model.train()
-    return res
-
-
-@torch.no_grad()
 def eval_sid(model, enc: Encoded, batches: list[np.ndarray], layer: int, U: torch.Tensor) -> float:
     model.eval()
     v = float(np.mean([forward(model, enc, b, layer, U)[1].item() for b in batches]))
@@ -200,7 +185,7 @@ def main(argv=None):
     t0 = time.time()
 
     def log(step):
-        r = evaluate(model, held, n_eval)
+        r = evaluate(model, held, n_eval, bs=125)
         hs = eval_sid(model, enc_hg, hg_batches, a.layer, U)
         row = {"run": a.run, "step": step, "minutes": round((time.time() - t0) / 60, 2),
                "lr": f"{sched.get_last_lr()[0]:.2e}" if step else "",

@@ -138,13 +138,13 @@ def optimizer_step(model, opt, loss) -> float:
 
 
 @torch.no_grad()
-def heldout_accuracy(model, held: dict, n: int, bs: int, n_correct) -> dict[str, float]:
-    """Accuracy per task on the first `n` held-out items, in batches of `bs`; `n_correct(batch)` counts the right
-    answers of one `enc.batch(idx)`. The model is in eval mode meanwhile."""
+def heldout_accuracy(model, held: dict, n: int | dict[str, int], bs: int, n_correct) -> dict[str, float]:
+    """Accuracy per task on the first `n` held-out items (one count for every task, or one per task), in batches of
+    `bs`; `n_correct(batch)` counts the right answers of one `enc.batch(idx)`. The model is in eval mode meanwhile."""
     model.eval()
     res = {}
     for task, enc in held.items():
-        m = min(n, len(enc))
+        m = min(n[task] if isinstance(n, dict) else n, len(enc))
         correct = 0
         for s in range(0, m, bs):
             correct += n_correct(enc.batch(np.arange(s, min(m, s + bs))))

@@ -155,7 +155,8 @@ def collate_bind(parts):
     return tuple(torch.from_numpy(np.concatenate([p[k] for p in parts])) for k in ("obj_pos", "obj_col", "obj_row"))
 
 
-def evaluate(model, heldout: dict[str, Encoded], n: int, bs: int = 150) -> dict[str, float]:
+def evaluate(model, heldout: dict[str, Encoded], n: int | dict[str, int], bs: int = 150) -> dict[str, float]:
+    """Held-out answer accuracy per task (n: items per task, one count or one per task)."""
     def n_correct(b):
         ids, pix, pos, ans = collate([b], 0)
         return (answer_logits(model, ids, pix, pos).argmax(-1) == ans).sum().item()
