@@ -164,9 +164,8 @@ function lpOf(r: { logprobs: Record<string, number> }, answers: readonly string[
 export function tokenSetPositions(input: PreparedInput, subject: string, reference: string): Record<TokenSetName, number[]> {
   const image = input.imageTokens();
   if (image.length === 0)
-    throw new Error("mirror swap: the prepared input has no image tokens in its sequence, so there is no image (or " +
-      "after-the-image text) token set; pass an image, or — for a cross-attention model such as Llama-3.2-Vision (family " +
-      "mllama), whose image enters through cross-attention layers only — use an image-token family for this figure");
+    throw new Error("mirror swap: the prepared input has no image tokens, so there is no image (or after-the-image " +
+      "text) token set; prepare the question with its image");
   const lastImage = image[image.length - 1];
   const text = input.textTokens().filter((p) => p > lastImage);
   const objectWords = [input.positionOf(subject), input.positionOf(reference)].sort((a, b) => a - b);
